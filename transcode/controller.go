@@ -1,0 +1,108 @@
+package transcode
+
+import "time"
+
+// Controller defaults.
+const (
+	// defaultHighLag is the lag above which encoding is behind.
+	defaultHighLag = 1500 * time.Millisecond
+
+	// defaultLowLag is the lag below which there is room to spare.
+	defaultLowLag = 300 * time.Millisecond
+
+	// defaultUpAfter is how many observations in a row above HighLag raise
+	// the level.
+	defaultUpAfter = 3
+
+	// defaultDownAfter is how many observations in a row below LowLag lower
+	// it: much longer than UpAfter, so that levels do not flap.
+	defaultDownAfter = 20
+)
+
+// presets are the libx264 presets a rung steps through, from the best.
+var presets = []string{"veryfast", "superfast", "ultrafast"}
+
+// Controller turns lag observations into a level with hysteresis. Level 0 is
+// full quality; levels 1 to len(presets)-1 pick faster presets; each level
+// above drops the top remaining rung. The zero value needs Rungs set; the
+// other fields default when zero. It is not safe for concurrent use.
+type Controller struct {
+	// Rungs is the number of rungs in the ladder.
+	Rungs int
+
+	// HighLag and LowLag are the thresholds; UpAfter and DownAfter the number
+	// of observations in a row past them that change the level.
+	HighLag, LowLag    time.Duration
+	UpAfter, DownAfter int
+
+	level       int
+	over, under int
+}
+
+// MaxLevel returns the highest level: fastest preset, one rung left.
+func (c *Controller) MaxLevel() int {
+	return len(presets) - 1 + max(c.Rungs-1, 0)
+}
+
+// Level returns the current level.
+func (c *Controller) Level() int {
+	return c.level
+}
+
+// Observe records the worst lag of the active rungs and returns the level,
+// and whether it changed.
+func (c *Controller) Observe(lag time.Duration) (level int, changed bool) {
+	high, low := c.HighLag, c.LowLag
+	if high <= 0 {
+		high = defaultHighLag
+	}
+
+	if low <= 0 {
+		low = defaultLowLag
+	}
+
+	switch {
+	case lag > high:
+		c.over++
+		c.under = 0
+	case lag < low:
+		c.under++
+		c.over = 0
+	default:
+		c.over, c.under = 0, 0
+	}
+
+	switch {
+	case c.over >= orDefault(c.UpAfter, defaultUpAfter) && c.level < c.MaxLevel():
+		c.level++
+		c.over = 0
+
+		return c.level, true
+	case c.under >= orDefault(c.DownAfter, defaultDownAfter) && c.level > 0:
+		c.level--
+		c.under = 0
+
+		return c.level, true
+	}
+
+	return c.level, false
+}
+
+// Plan returns, for a level, the preset every active rung uses and how many
+// rungs are dropped from the top.
+func (c *Controller) Plan(level int) (preset string, dropped int) {
+	level = min(max(level, 0), c.MaxLevel())
+	if level < len(presets) {
+		return presets[level], 0
+	}
+
+	return presets[len(presets)-1], level - (len(presets) - 1)
+}
+
+func orDefault(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+
+	return v
+}

@@ -1,0 +1,36 @@
+package transcode
+
+import (
+	"errors"
+
+	"github.com/onair/onair/ingest/stream"
+)
+
+// UnsupportedCodecError is returned by Pipeline.Start when a source track uses
+// a codec the transcoder cannot decode (only H.264 video and AAC audio are).
+type UnsupportedCodecError struct {
+	Codec stream.Codec
+	Video bool // the track carries pictures
+}
+
+func (e *UnsupportedCodecError) Error() string {
+	kind := "audio"
+	if e.Video {
+		kind = "video"
+	}
+
+	return "unsupported " + kind + " codec " + e.Codec.String()
+}
+
+// ErrNoTracks is returned by Pipeline.Start when the source has neither an
+// H.264 nor an AAC track.
+var ErrNoTracks = errors.New("source has no video or audio track")
+
+// ErrUnknownEncoder is returned by LookupEncoder for a name it does not know.
+var ErrUnknownEncoder = errors.New("unknown video encoder")
+
+// ErrNoReader is returned by Pipeline.Start when Reader or Sink is nil.
+var ErrNoReader = errors.New("pipeline needs a reader and a sink")
+
+// ErrStarted is returned by Pipeline.Start when called twice.
+var ErrStarted = errors.New("pipeline already started")
