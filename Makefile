@@ -1,0 +1,39 @@
+# onair: `make run` sets up and starts the server, `make test` sets up and runs
+# every test. `make help` lists the rest.
+
+GO        ?= go
+BIN       := bin/onair
+GOFLAGS   ?=
+TEST_TIMEOUT ?= 20m
+
+.DEFAULT_GOAL := help
+
+.PHONY: help deps build run test vet fuzz bench clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+deps: ## install the missing Debian packages (FFmpeg 5.1 and libsrt dev files, ffmpeg, GStreamer)
+	@./scripts/deps.sh
+
+build: deps ## build bin/onair
+	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/onair
+
+run: build ## set up, build and start `onair serve` on its defaults (data in ./onair-data)
+	./$(BIN) serve
+
+vet: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: deps vet ## set up, then run the whole test suite
+	$(GO) test $(GOFLAGS) -timeout $(TEST_TIMEOUT) ./...
+
+fuzz: deps ## run each fuzz target for a short while (FUZZTIME, default 20s)
+	@./scripts/fuzz.sh $${FUZZTIME:-20s}
+
+bench: build ## onair's ladder against one ffmpeg command doing the same ladder
+	@./scripts/bench.sh
+
+clean: ## remove build outputs
+	rm -rf bin
