@@ -1,0 +1,42 @@
+package rtmp
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// socket is a connection's TCP socket: it applies the read timeout and keeps
+// the first read error, which says how a connection that broke was lost.
+type socket struct {
+	net.Conn
+	c       *conn
+	timeout time.Duration
+
+	mu      sync.Mutex
+	readErr error
+}
+
+// Read reads with a deadline and records the first error.
+func (s *socket) Read(b []byte) (int, error) {
+	_ = s.Conn.SetReadDeadline(time.Now().Add(s.timeout))
+
+	n, err := s.Conn.Read(b)
+	if err != nil {
+		s.mu.Lock()
+		if s.readErr == nil {
+			s.readErr = err
+		}
+		s.mu.Unlock()
+	}
+
+	return n, err
+}
+
+// err returns the first read error, or nil.
+func (s *socket) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	return s.readErr
+}
