@@ -1,0 +1,506 @@
+package packager
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/onair/onair/ingest/stream"
+)
+
+// Defaults of a Presentation's settings.
+const (
+	// DefaultSegmentDuration is the segment length aimed at.
+	DefaultSegmentDuration = 2 * time.Second
+
+	// DefaultWindow is the number of segments a live media playlist lists.
+	DefaultWindow = 6
+)
+
+const (
+	// extraKept is how many segments are kept beyond the listed window, so
+	// that a player that has just read a playlist can still fetch its first
+	// segments after the window has moved on.
+	extraKept = 4
+
+	// targetFactor sets EXT-X-TARGETDURATION to this many segment durations:
+	// the headroom for sources whose keyframes come late. A segment is never
+	// let grow past the target duration (RFC 8216 4.3.3.1).
+	targetFactor = 2
+
+	// inactiveAfter is how many segment durations a rendition may go without
+	// a unit, while the others go on, before it is left out of the
+	// multivariant playlist and its open segment is finished.
+	inactiveAfter = 2
+
+	// timelineLead is added to every decode time so that units a little
+	// earlier than the first keyframe (reordered pictures, interleaved audio)
+	// still have a positive decode time.
+	timelineLead = time.Second
+)
+
+// namePattern is what a rendition name must look like to be a URI path part.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$`)
+
+// Presentation cuts one broadcast's renditions into CMAF segments and serves
+// their HLS playlists. Fill the settings, then call Start once, Write for every
+// unit (calls serialized) and End. The read methods may be called from any
+// goroutine at any time.
+type Presentation struct {
+	// SegmentDuration is the segment length aimed at; segments are cut at the
+	// first keyframe at or after each multiple of it. Zero means
+	// DefaultSegmentDuration. It must not change after Start.
+	SegmentDuration time.Duration
+
+	// Window is the number of segments a live media playlist lists. Zero means
+	// DefaultWindow.
+	Window int
+
+	// Store keeps init and media segments. Nil means a new MemoryStore.
+	Store Store
+
+	// Log receives the presentation's lines; nil discards them.
+	Log *slog.Logger
+
+	mu         sync.Mutex
+	started    bool
+	ended      bool
+	session    string
+	renditions []*rendition
+	byTrack    map[*stream.Track]*rendition
+	byID       map[int]*rendition
+	byName     map[string]*rendition
+	hasVideo   bool
+	anchored   bool          // the first unit that starts a segment has come
+	anchor     time.Duration // time of the first segment's start: boundaries are multiples from it
+	zero       time.Duration // time whose decode time is zero, timelineLead before anchor
+	wallZero   time.Time     // wall clock at zero
+	latest     time.Duration // highest DTS taken
+	lastWarn   time.Time     // throttles per-unit warnings
+}
+
+// Start prepares a rendition for every H.264 and AAC track and writes their
+// init segments. Other tracks are skipped with a warning. It fails when no
+// track can be packaged or when called twice.
+func (p *Presentation) Start(tracks []*stream.Track) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	if p.started {
+		return ErrStarted
+	}
+
+	p.setDefaults()
+
+	session, err := newSession()
+	if err != nil {
+		return err
+	}
+
+	p.session = session
+	p.byTrack = map[*stream.Track]*rendition{}
+	p.byID = map[int]*rendition{}
+	p.byName = map[string]*rendition{}
+
+	for _, t := range tracks {
+		r, err := newRendition(p.renditionName(t), t)
+		if err != nil {
+			p.Log.Warn("track not packaged", "track", t.ID, "name", t.Name, "error", err)
+
+			continue
+		}
+
+		err = p.Store.Put(p.initKey(r), r.init)
+		if err != nil {
+			return fmt.Errorf("rendition %s: store init segment: %w", r.name, err)
+		}
+
+		p.renditions = append(p.renditions, r)
+		p.byTrack[t] = r
+		p.byID[t.ID] = r
+		p.byName[r.name] = r
+		p.hasVideo = p.hasVideo || r.video
+	}
+
+	if len(p.renditions) == 0 {
+		return ErrNoTracks
+	}
+
+	p.started = true
+	p.Log.Info("presentation started", "renditions", len(p.renditions),
+		"segment_duration", p.SegmentDuration, "session", p.session)
+
+	return nil
+}
+
+func (p *Presentation) setDefaults() {
+	if p.SegmentDuration <= 0 {
+		p.SegmentDuration = DefaultSegmentDuration
+	}
+
+	if p.Window <= 0 {
+		p.Window = DefaultWindow
+	}
+
+	if p.Store == nil {
+		p.Store = &MemoryStore{}
+	}
+
+	if p.Log == nil {
+		p.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// newSession returns a random token that makes this presentation's segment
+// URIs differ from those of earlier broadcasts of the same input, so that
+// caches holding those for their whole life never serve them instead.
+func newSession() (string, error) {
+	b := make([]byte, 4)
+
+	_, err := rand.Read(b)
+	if err != nil {
+		return "", fmt.Errorf("session token: %w", err)
+	}
+
+	return hex.EncodeToString(b), nil
+}
+
+// renditionName returns the track's name when it is a usable, unused URI path
+// part, and a name made from its kind and ID otherwise.
+func (p *Presentation) renditionName(t *stream.Track) string {
+	if _, used := p.byName[t.Name]; namePattern.MatchString(t.Name) && !used {
+		return t.Name
+	}
+
+	prefix := "a"
+	if t.IsVideo() {
+		prefix = "v"
+	}
+
+	return prefix + strconv.Itoa(t.ID)
+}
+
+// Write adds a unit to its rendition, finishing a segment when the unit starts
+// the next one. Units of unknown tracks, units before Start or after End,
+// pictures before a rendition's first keyframe and units whose DTS does not
+// rise are dropped.
+func (p *Presentation) Write(u *stream.Unit) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	if !p.started || p.ended || u == nil {
+		return
+	}
+
+	r := p.byTrack[u.Track]
+	if r == nil && u.Track != nil {
+		r = p.byID[u.Track.ID]
+	}
+
+	if r == nil {
+		return
+	}
+
+	if !p.anchored && !p.startAnchor(r, u) {
+		return
+	}
+
+	p.write(r, u)
+	p.sweep()
+}
+
+// startAnchor fixes the presentation's time grid at the first unit that can
+// start a segment: a keyframe, or an audio frame when there is no video.
+func (p *Presentation) startAnchor(r *rendition, u *stream.Unit) bool {
+	if p.hasVideo && (!r.video || !u.Key) {
+		return false
+	}
+
+	p.anchored = true
+	p.anchor = u.PTS
+	p.zero = u.PTS - timelineLead
+	p.wallZero = time.Now().Add(-timelineLead)
+	p.latest = u.DTS
+
+	for _, other := range p.renditions {
+		other.lastDTS = u.DTS
+	}
+
+	return true
+}
+
+// write adds u to r.
+func (p *Presentation) write(r *rendition, u *stream.Unit) {
+	if u.DTS < p.zero || (!r.video && u.DTS < p.anchor) {
+		return
+	}
+
+	dts := ticks(u.DTS-p.zero, r.timescale)
+
+	if r.pending != nil && u.DTS-r.pending.DTS > p.SegmentDuration {
+		p.warn("gap in rendition, segment finished early", "rendition", r.name,
+			"gap", u.DTS-r.pending.DTS)
+		p.finish(r, r.lastDelta)
+		r.disc = true
+		r.waitKey = r.video
+	}
+
+	if r.pending != nil && dts <= r.pendingTS {
+		p.warn("unit dropped: dts does not rise", "rendition", r.name, "dts", u.DTS)
+
+		return
+	}
+
+	if r.video && r.waitKey && !u.Key {
+		return
+	}
+
+	t := u.DTS
+	if r.video {
+		t = u.PTS
+	}
+
+	cut := !r.open || (t >= r.boundary-p.tolerance(r) && (u.Key || !r.video))
+
+	if !cut && r.video && dts-r.segStart > p.maxTicks(r) {
+		p.warn("no keyframe in time, segment finished and pictures dropped to the next",
+			"rendition", r.name, "target_duration", p.targetDuration())
+		p.finish(r, r.lastDelta)
+		r.disc = true
+		r.waitKey = true
+
+		return
+	}
+
+	if r.pending != nil {
+		r.lastDelta = dts - r.pendingTS
+		p.addPending(r, r.lastDelta)
+	}
+
+	if cut {
+		if r.open {
+			p.closeSegment(r)
+		}
+
+		p.openSegment(r, dts, t)
+	}
+
+	r.pending = u
+	r.pendingTS = dts
+	r.lastDTS = u.DTS
+	p.latest = max(p.latest, u.DTS)
+}
+
+// tolerance is how far before a boundary a keyframe still cuts there: the
+// transcoder aims its keyframes at the boundaries, and rounding or a source's
+// own GOP may put them a little early.
+func (p *Presentation) tolerance(r *rendition) time.Duration {
+	if !r.video {
+		return 0
+	}
+
+	return p.SegmentDuration / 4
+}
+
+// maxTicks is the longest a video segment may grow, in its timescale: the
+// target duration, so that its rounded EXTINF never exceeds it.
+func (p *Presentation) maxTicks(r *rendition) uint64 {
+	return uint64(p.targetDuration()) * uint64(r.timescale)
+}
+
+// targetDuration returns EXT-X-TARGETDURATION in whole seconds.
+func (p *Presentation) targetDuration() int {
+	return int(math.Ceil(targetFactor * p.SegmentDuration.Seconds()))
+}
+
+// openSegment starts r's next segment at decode time dts (ticks); t is the
+// unit's time on the presentation's grid.
+func (p *Presentation) openSegment(r *rendition, dts uint64, t time.Duration) {
+	tol := p.tolerance(r)
+	k := floorDiv(t-p.anchor+tol, p.SegmentDuration) + 1
+
+	r.open = true
+	r.samples = nil
+	r.size = 0
+	r.segStart = dts
+	r.boundary = p.anchor + time.Duration(k)*p.SegmentDuration
+	r.waitKey = false
+
+	if r.inactive {
+		r.inactive = false
+		p.Log.Info("rendition resumed", "rendition", r.name)
+	}
+}
+
+// addPending appends r's pending unit to its open segment.
+func (p *Presentation) addPending(r *rendition, duration uint64) {
+	err := r.addPending(duration)
+	if err != nil {
+		p.warn("unit dropped", "error", err)
+	}
+}
+
+// finish ends r's open segment with its pending unit lasting duration ticks
+// (a default frame when zero).
+func (p *Presentation) finish(r *rendition, duration uint64) {
+	if !r.open {
+		return
+	}
+
+	if duration == 0 {
+		duration = r.defaultDuration()
+	}
+
+	if r.pending != nil {
+		p.addPending(r, duration)
+	}
+
+	p.closeSegment(r)
+}
+
+// closeSegment marshals r's open segment, stores it and lists it.
+func (p *Presentation) closeSegment(r *rendition) {
+	r.open = false
+
+	var duration uint64
+	for _, s := range r.samples {
+		duration += uint64(s.Duration)
+	}
+
+	if len(r.samples) == 0 || duration == 0 {
+		return
+	}
+
+	seq := r.nextSeq
+
+	data, err := r.marshal(seq)
+	if err == nil {
+		err = p.Store.Put(p.segmentKey(r, seq), data)
+	}
+
+	if err != nil {
+		p.Log.Warn("segment lost", "rendition", r.name, "seq", seq, "error", err)
+		r.disc = len(r.segments) > 0
+
+		return
+	}
+
+	seg := &segment{
+		seq:           seq,
+		start:         r.segStart,
+		duration:      duration,
+		size:          len(data),
+		discontinuity: r.disc && len(r.segments) > 0,
+		wall:          p.wallZero.Add(tickDuration(r.segStart, r.timescale)),
+	}
+
+	r.disc = false
+	r.nextSeq++
+	r.segments = append(r.segments, seg)
+	r.samples = nil
+
+	p.Log.Debug("segment", "rendition", r.name, "seq", seq, "duration",
+		tickDuration(duration, r.timescale), "bytes", len(data))
+
+	for len(r.segments) > p.Window+extraKept {
+		old := r.segments[0]
+		r.segments = r.segments[1:]
+
+		if old.discontinuity {
+			r.discBefore++
+		}
+
+		err := p.Store.Delete(p.segmentKey(r, old.seq))
+		if err != nil {
+			p.Log.Warn("old segment not deleted", "rendition", r.name, "seq", old.seq,
+				"error", err)
+		}
+	}
+}
+
+// sweep finishes the open segment of every rendition that has gone
+// inactiveAfter segment durations without a unit while others went on, so
+// that its playlist lists what it has and the multivariant playlist leaves it
+// out until it resumes.
+func (p *Presentation) sweep() {
+	limit := inactiveAfter * p.SegmentDuration
+
+	for _, r := range p.renditions {
+		if r.inactive || p.latest-r.lastDTS <= limit {
+			continue
+		}
+
+		p.finish(r, r.lastDelta)
+		r.inactive = true
+		r.disc = len(r.segments) > 0
+		r.waitKey = r.video
+		p.Log.Info("rendition inactive", "rendition", r.name, "since", r.lastDTS)
+	}
+}
+
+// End finishes every open segment and marks the playlists ended. Writes after
+// End are dropped.
+func (p *Presentation) End() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	if !p.started || p.ended {
+		return
+	}
+
+	for _, r := range p.renditions {
+		p.finish(r, r.lastDelta)
+	}
+
+	p.ended = true
+	p.Log.Info("presentation ended")
+}
+
+// Ended reports whether End has been called.
+func (p *Presentation) Ended() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	return p.ended
+}
+
+// warn logs a per-unit problem at most once a second.
+func (p *Presentation) warn(msg string, args ...any) {
+	now := time.Now()
+	if now.Sub(p.lastWarn) < time.Second {
+		return
+	}
+
+	p.lastWarn = now
+	p.Log.Warn(msg, args...)
+}
+
+// ticks converts a duration to a timescale, rounding to the nearest tick.
+func ticks(d time.Duration, timescale uint32) uint64 {
+	ts := time.Duration(timescale)
+
+	return uint64((d/time.Second)*ts + ((d%time.Second)*ts+time.Second/2)/time.Second)
+}
+
+// tickDuration converts ticks of a timescale to a duration.
+func tickDuration(t uint64, timescale uint32) time.Duration {
+	ts := uint64(timescale)
+
+	return time.Duration(t/ts)*time.Second + time.Duration(t%ts)*time.Second/time.Duration(ts)
+}
+
+// floorDiv divides rounding towards minus infinity.
+func floorDiv(a, b time.Duration) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+
+	return int64(q)
+}
