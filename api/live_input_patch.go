@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -37,8 +38,11 @@ const (
 
 // originPattern is an allowed origin: a host name, optionally "*." in front
 // for every subdomain, and optionally a port. No scheme, path or bare "*".
-var originPattern = regexp.MustCompile(
-	`^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:[0-9]{1,5})?$`)
+var originPattern = regexp.MustCompile(`^(\*\.)?(` + hostLabel + `\.)*` + hostLabel +
+	`(:[0-9]{1,5})?$`)
+
+// hostLabel is one label of a host name (RFC 1123 section 2.1).
+const hostLabel = `[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?`
 
 // liveInputPatch is a validated create or update body. A nil pointer (or a
 // false has*) is a field the body left out.
@@ -321,7 +325,7 @@ func parseOrigins(raw json.RawMessage) ([]string, error) {
 
 	for i, o := range *list {
 		o = strings.ToLower(o)
-		if len(o) > 253+6 || !originPattern.MatchString(o) {
+		if !validOrigin(o) {
 			return nil, badRequest("field recording.allowedOrigins[%d] is %q: want a host name "+
 				"such as example.com or *.example.com, without a scheme or path", i, o)
 		}
@@ -330,6 +334,22 @@ func parseOrigins(raw json.RawMessage) ([]string, error) {
 	}
 
 	return origins, nil
+}
+
+// validOrigin reports whether o (lower case) matches originPattern with a
+// host of at most 253 characters (RFC 1035 section 2.3.4) and a port that
+// exists.
+func validOrigin(o string) bool {
+	if !originPattern.MatchString(o) {
+		return false
+	}
+
+	host, port, hasPort := strings.Cut(strings.TrimPrefix(o, "*."), ":")
+	if n, err := strconv.Atoi(port); hasPort && (err != nil || n < 1 || n > 65535) {
+		return false
+	}
+
+	return len(host) <= 253
 }
 
 // apply writes the fields the body had into in.

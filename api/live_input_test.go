@@ -91,7 +91,8 @@ func TestLiveInputCRUD(t *testing.T) {
 		"rtmp.url":                 "rtmp://ingest.example:1935/live/",
 		"rtmps.url":                "rtmps://ingest.example:1936/live/",
 		"rtmpsPlayback.url":        "rtmps://ingest.example:1936/live/",
-		"srt.url":                  "srt://ingest.example:8890", "srtPlayback.url": "srt://ingest.example:8890",
+		"srt.url":                  "srt://ingest.example:8890",
+		"srtPlayback.url":          "srt://ingest.example:8890",
 	}
 	for path, want := range wants {
 		if v := get(got, path); !reflect.DeepEqual(v, want) {
@@ -264,6 +265,10 @@ func TestValidation(t *testing.T) {
 			"recording.allowedOrigins[0]"},
 		{"origin space", `{"recording":{"allowedOrigins":["a .com"]}}`,
 			"recording.allowedOrigins[0]"},
+		{"origin port", `{"recording":{"allowedOrigins":["a.com:70000"]}}`,
+			"recording.allowedOrigins[0]"},
+		{"origin long", `{"recording":{"allowedOrigins":["` + strings.Repeat("a.", 127) + `com"]}}`,
+			"recording.allowedOrigins[0]"},
 		// A valid field beside a bad one must not be applied either.
 		{"half valid", `{"enabled":false,"meta":{"name":"changed"},"recording":{"mode":"x"}}`,
 			"recording.mode"},
@@ -303,7 +308,8 @@ func TestValidation(t *testing.T) {
 	}
 
 	got := decodeResult(t, f.do("GET", path, "", testToken))
-	if got["enabled"] != true || get(got, "meta.name") != "keep" || got["modified"] != in["modified"] {
+	if got["enabled"] != true || get(got, "meta.name") != "keep" ||
+		got["modified"] != in["modified"] {
 		t.Errorf("refused updates changed the input: %v", got)
 	}
 
