@@ -3,7 +3,6 @@ package store
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 )
 
@@ -27,9 +26,4 @@ func hashSecret(s string) []byte {
 	h := sha256.Sum256([]byte(s))
 
 	return h[:]
-}
-
-// sameSecret compares two credentials in constant time.
-func sameSecret(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
