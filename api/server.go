@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 
@@ -137,7 +138,22 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, notFound("no route for %s %s", r.Method, r.URL.Path))
 	})
 
-	return s.recover(s.authenticate(mux))
+	return s.recover(s.authenticate(cleanPaths(mux)))
+}
+
+// cleanPaths answers 404 for a path with empty or dot segments, which
+// ServeMux would otherwise answer with a redirect and no envelope.
+func cleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if trimmed := strings.TrimSuffix(p, "/"); p == "" || (p != "/" && path.Clean(p) != trimmed) {
+			writeError(w, notFound("no route for %s %s", r.Method, p))
+
+			return
+		}
+
+		next.ServeHTTP(w, r)
+	})
 }
 
 // methodNotAllowed answers 405 for a known route with an unknown method.
