@@ -173,6 +173,8 @@ func (s *Server) onConnect(nc net.Conn) (io.ReadWriteCloser, *gortmp.ConnConfig)
 		rwc = tls.Server(sock, s.TLSConfig)
 	}
 
+	rwc = fixedConn{Reader: newChunkFixer(rwc), WriteCloser: rwc}
+
 	return rwc, &gortmp.ConnConfig{
 		Handler: c,
 		Logger:  c.hook.logger(),
@@ -207,4 +209,10 @@ func (l *listener) Accept() (net.Conn, error) {
 	}
 
 	return c.sock, nil
+}
+
+// fixedConn reads a connection through a chunkFixer and writes it directly.
+type fixedConn struct {
+	io.Reader
+	io.WriteCloser
 }
