@@ -1,0 +1,242 @@
+package transcode
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asticode/go-astiav"
+	"github.com/onair/onair/ingest/stream"
+)
+
+// rungQueue is the number of decoded pictures a rung may have waiting.
+const rungQueue = 8
+
+// rungJob is one instruction to a rung worker.
+type rungJob struct {
+	frame   *astiav.Frame // owned by the worker; nil: stop encoding
+	key     bool          // force a keyframe
+	preset  string        // on keyframes: the preset to encode with
+	arrival time.Time     // when the source unit was read
+}
+
+// rungWorker scales and encodes the pictures of one rung on its own goroutine.
+type rungWorker struct {
+	rung        Rung
+	track       *stream.Track
+	factory     EncoderFactory
+	threads     int
+	keyInterval int
+	emit        func(*stream.Unit)
+	now         func() time.Time
+	log         *slog.Logger
+	warn        *throttle
+	queue       chan rungJob
+
+	enc     VideoEncoder
+	preset  string
+	sws     *astiav.SoftwareScaleContext
+	swsFrom [3]int // width, height, pixel format the scaler was made for
+	scaled  *astiav.Frame
+	lastDTS int64
+	hasDTS  bool
+
+	sending bool // dispatcher side: the rung is being fed
+
+	active atomic.Bool
+	frames atomic.Int64
+	lag    atomic.Int64
+
+	statusMu     sync.Mutex
+	statusPreset string
+}
+
+// run handles jobs until the queue is closed, then flushes.
+func (w *rungWorker) run(stop <-chan struct{}) {
+	w.scaled = astiav.AllocFrame()
+	defer w.scaled.Free()
+	defer w.freeScaler()
+
+	for job := range w.queue {
+		select {
+		case <-stop:
+			if job.frame != nil {
+				job.frame.Free()
+			}
+
+			continue
+		default:
+		}
+
+		if err := w.safely(job); err != nil {
+			w.warn.Warn(err, "rung", w.rung.Name)
+		}
+	}
+
+	w.closeEncoder()
+}
+
+// safely handles one job, turning a panic into an error.
+func (w *rungWorker) safely(job rungJob) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic encoding %s: %v", w.rung.Name, r)
+		}
+	}()
+
+	if job.frame == nil {
+		w.closeEncoder()
+		w.active.Store(false)
+
+		return nil
+	}
+	defer job.frame.Free()
+
+	if job.key && (w.enc == nil || job.preset != w.preset) {
+		w.closeEncoder()
+
+		if err := w.openEncoder(job.preset); err != nil {
+			return err
+		}
+	}
+
+	if w.enc == nil {
+		return nil
+	}
+
+	return w.encode(job)
+}
+
+func (w *rungWorker) encode(job rungJob) error {
+	if err := w.scale(job.frame); err != nil {
+		return err
+	}
+	defer w.scaled.Unref()
+
+	pics, err := w.enc.Encode(w.scaled, job.key)
+	w.send(pics)
+
+	w.frames.Add(1)
+	w.lag.Store(int64(w.now().Sub(job.arrival)))
+
+	return err
+}
+
+// scale converts src to the rung's size and the encoder's format.
+func (w *rungWorker) scale(src *astiav.Frame) error {
+	from := [3]int{src.Width(), src.Height(), int(src.PixelFormat())}
+	if w.sws == nil || from != w.swsFrom {
+		w.freeScaler()
+
+		sws, err := astiav.CreateSoftwareScaleContext(src.Width(), src.Height(),
+			src.PixelFormat(), w.rung.Width, w.rung.Height, w.enc.PixelFormat(),
+			astiav.NewSoftwareScaleContextFlags(astiav.SoftwareScaleContextFlagBilinear))
+		if err != nil {
+			return fmt.Errorf("creating scaler %dx%d to %dx%d: %w",
+				src.Width(), src.Height(), w.rung.Width, w.rung.Height, err)
+		}
+
+		w.sws, w.swsFrom = sws, from
+	}
+
+	if err := w.sws.ScaleFrame(src, w.scaled); err != nil {
+		return fmt.Errorf("scaling to %s: %w", w.rung.Name, err)
+	}
+
+	w.scaled.SetPts(src.Pts())
+
+	return nil
+}
+
+func (w *rungWorker) openEncoder(preset string) error {
+	enc, err := w.factory(EncoderConfig{
+		Rung: w.rung, Preset: preset, Threads: w.threads, KeyInterval: w.keyInterval,
+	})
+	if err != nil {
+		return err
+	}
+
+	w.enc, w.preset = enc, preset
+	w.statusMu.Lock()
+	w.statusPreset = preset
+	w.statusMu.Unlock()
+	w.active.Store(true)
+
+	return nil
+}
+
+// closeEncoder flushes the encoder's last pictures out and frees it.
+func (w *rungWorker) closeEncoder() {
+	if w.enc == nil {
+		return
+	}
+
+	pics, err := w.enc.Encode(nil, false)
+	w.send(pics)
+
+	if err != nil {
+		w.warn.Warn(err, "rung", w.rung.Name)
+	}
+
+	w.enc.Close()
+	w.enc = nil
+}
+
+// send hands pictures to the sink with rising DTS.
+func (w *rungWorker) send(pics []Picture) {
+	for _, p := range pics {
+		if w.hasDTS && p.DTS <= w.lastDTS {
+			p.DTS = w.lastDTS + 1
+		}
+
+		p.PTS = max(p.PTS, p.DTS)
+		w.lastDTS, w.hasDTS = p.DTS, true
+
+		w.emit(&stream.Unit{
+			Track: w.track,
+			PTS:   ticksToDuration(p.PTS),
+			DTS:   ticksToDuration(p.DTS),
+			Key:   p.Key,
+			NALUs: p.NALUs,
+		})
+	}
+}
+
+func (w *rungWorker) freeScaler() {
+	if w.sws != nil {
+		w.sws.Free()
+		w.sws = nil
+	}
+}
+
+// status reports the rung for Pipeline.Status.
+func (w *rungWorker) status() RungStatus {
+	w.statusMu.Lock()
+	preset := w.statusPreset
+	w.statusMu.Unlock()
+
+	return RungStatus{
+		Name:    w.rung.Name,
+		Width:   w.rung.Width,
+		Height:  w.rung.Height,
+		Bitrate: w.rung.Bitrate,
+		Preset:  preset,
+		Active:  w.active.Load(),
+		Frames:  w.frames.Load(),
+		Lag:     time.Duration(w.lag.Load()),
+	}
+}
+
+// ticksToDuration converts 90 kHz ticks to a duration.
+func ticksToDuration(t int64) time.Duration {
+	return time.Duration(t/90000)*time.Second + time.Duration(t%90000)*time.Second/90000
+}
+
+// durationToTicks converts a duration to 90 kHz ticks.
+func durationToTicks(d time.Duration) int64 {
+	s := int64(d / time.Second)
+
+	return s*90000 + int64(d%time.Second)*90000/int64(time.Second)
+}
