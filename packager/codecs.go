@@ -22,5 +22,14 @@ func avcCodec(sps []byte) (string, error) {
 // mp4a.40.<audio object type>: 2 for AAC-LC, 5 for HE-AAC, 29 for HE-AACv2
 // (ISO/IEC 14496-3 1.5.1.1).
 func aacCodec(conf *mpeg4audio.AudioSpecificConfig) string {
-	return fmt.Sprintf("mp4a.40.%d", int(conf.Type))
+	typ := conf.Type
+
+	// With explicit SBR or PS signalling the parsed Type is the core codec
+	// and ExtensionType says what plays (ISO/IEC 14496-3 1.6.5.2).
+	if conf.ExtensionType == mpeg4audio.ObjectTypeSBR ||
+		conf.ExtensionType == mpeg4audio.ObjectTypePS {
+		typ = conf.ExtensionType
+	}
+
+	return fmt.Sprintf("mp4a.40.%d", int(typ))
 }

@@ -342,6 +342,9 @@ func parseSegmentURI(s string) (uint64, bool) {
 	}
 
 	seq, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil {
+		return 0, false
+	}
 
-	return seq, err == nil
+	return seq, true
 }

@@ -77,12 +77,12 @@ type Presentation struct {
 	byID       map[int]*rendition
 	byName     map[string]*rendition
 	hasVideo   bool
-	anchored   bool          // the first unit that starts a segment has come
-	anchor     time.Duration // time of the first segment's start: boundaries are multiples from it
-	zero       time.Duration // time whose decode time is zero, timelineLead before anchor
-	wallZero   time.Time     // wall clock at zero
-	latest     time.Duration // highest DTS taken
-	lastWarn   time.Time     // throttles per-unit warnings
+	anchored   bool                 // the first unit that starts a segment has come
+	anchor     time.Duration        // time of the first segment's start: boundaries are multiples from it
+	zero       time.Duration        // time whose decode time is zero, timelineLead before anchor
+	wallZero   time.Time            // wall clock at zero
+	latest     time.Duration        // highest DTS taken
+	lastWarn   map[string]time.Time // throttles per-unit warnings, by message
 }
 
 // Start prepares a rendition for every H.264 and AAC track and writes their
@@ -400,6 +400,11 @@ func (p *Presentation) closeSegment(r *rendition) {
 		wall:          p.wallZero.Add(tickDuration(r.segStart, r.timescale)),
 	}
 
+	if r.video && tickDuration(duration, r.timescale) > p.SegmentDuration+p.tolerance(r) {
+		p.warn("segment longer than the segment duration: keyframes came late",
+			"rendition", r.name, "seq", seq, "duration", tickDuration(duration, r.timescale))
+	}
+
 	r.disc = false
 	r.nextSeq++
 	r.segments = append(r.segments, seg)
@@ -470,14 +475,18 @@ func (p *Presentation) Ended() bool {
 	return p.ended
 }
 
-// warn logs a per-unit problem at most once a second.
+// warn logs a per-unit problem at most once a second for each message.
 func (p *Presentation) warn(msg string, args ...any) {
 	now := time.Now()
-	if now.Sub(p.lastWarn) < time.Second {
+	if now.Sub(p.lastWarn[msg]) < time.Second {
 		return
 	}
 
-	p.lastWarn = now
+	if p.lastWarn == nil {
+		p.lastWarn = map[string]time.Time{}
+	}
+
+	p.lastWarn[msg] = now
 	p.Log.Warn(msg, args...)
 }
 

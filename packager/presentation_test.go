@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/onair/onair/ingest/stream"
 	"github.com/onair/onair/packager/packagertest"
@@ -289,5 +288,3 @@ func TestPresentationNotFound(t *testing.T) {
 		}
 	}
 }
-
-var _ = time.Second
