@@ -241,7 +241,8 @@ func (p *Presentation) Init(name string) ([]byte, error) {
 // ErrNotFound when there is no such rendition or the segment is not kept.
 func (p *Presentation) Segment(name string, seq uint64) ([]byte, error) {
 	p.mu.Lock()
-	r := p.byName[name]
+	r, store := p.byName[name], p.Store
+
 	var key string
 	if r != nil {
 		key = p.segmentKey(r, seq)
@@ -252,7 +253,9 @@ func (p *Presentation) Segment(name string, seq uint64) ([]byte, error) {
 		return nil, fmt.Errorf("rendition %q: %w", name, ErrNotFound)
 	}
 
-	data, err := p.Store.Get(key)
+	// The store is read without the lock, so that a slow store never holds
+	// up the writer.
+	data, err := store.Get(key)
 	if err != nil {
 		return nil, fmt.Errorf("rendition %q segment %d: %w", name, seq, err)
 	}

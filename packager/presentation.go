@@ -78,7 +78,7 @@ type Presentation struct {
 	byName     map[string]*rendition
 	hasVideo   bool
 	anchored   bool                 // the first unit that starts a segment has come
-	anchor     time.Duration        // time of the first segment's start: boundaries are multiples from it
+	anchor     time.Duration        // first segment start; boundaries are multiples from it
 	zero       time.Duration        // time whose decode time is zero, timelineLead before anchor
 	wallZero   time.Time            // wall clock at zero
 	latest     time.Duration        // highest DTS taken
