@@ -275,3 +275,72 @@ func TestOriginPreflightAndConditional(t *testing.T) {
 		t.Errorf("Range: status %d, %x, want 206 and %x", resp.StatusCode, part, full[:8])
 	}
 }
+
+func TestOriginWhileWriting(t *testing.T) {
+	m := packagertest.Make(t, packagertest.Options{
+		Rungs:    []packagertest.Rung{{Name: "180p", Width: 320, Height: 180, Bitrate: 200_000}},
+		Audio:    true,
+		Duration: 4 * time.Second,
+	})
+
+	p := &packager.Presentation{SegmentDuration: time.Second, Window: 2}
+	lookup := &presentations{m: map[string]*packager.Presentation{}}
+	o := &Origin{Presentations: lookup}
+	srv := httptest.NewServer(o.Handler())
+	t.Cleanup(srv.Close)
+
+	err := p.Start(m.Tracks)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	lookup.mu.Lock()
+	lookup.m["in1"] = p
+	lookup.mu.Unlock()
+
+	done := make(chan struct{})
+
+	go func() {
+		defer close(done)
+
+		for _, u := range m.Units {
+			p.Write(u)
+		}
+
+		p.End()
+	}()
+
+	for ended := false; !ended; {
+		select {
+		case <-done:
+			ended = true
+		default:
+		}
+
+		for _, path := range []string{"video.m3u8", "180p/index.m3u8", "audio/index.m3u8"} {
+			resp, err := http.Get(srv.URL + "/in1/manifest/" + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: status %d while writing", path, resp.StatusCode)
+			}
+		}
+	}
+
+	resp, err := http.Get(srv.URL + "/in1/lifecycle")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+
+	if !strings.Contains(string(body), `"live":false`) {
+		t.Errorf("lifecycle after End: %s", body)
+	}
+}
