@@ -111,7 +111,7 @@ func parsePatch(body []byte) (*liveInputPatch, error) {
 		case "recording":
 			err = p.recording.parse(raw)
 		default:
-			err = badRequest("unknown field %q", name)
+			err = badRequest("unknown field %.64q", name)
 		}
 
 		if err != nil {
@@ -144,7 +144,7 @@ func (p *recordingPatch) parse(raw json.RawMessage) error {
 		case "hideLiveViewerCount":
 			p.hideCount, err = decodeField[bool](raw, path, "a boolean")
 		default:
-			err = badRequest("unknown field %q", path)
+			err = badRequest("unknown field %.64q", path)
 		}
 
 		if err != nil {
@@ -219,6 +219,10 @@ func describe(raw json.RawMessage) string {
 	case 'n':
 		return "null"
 	default:
+		if len(s) > 32 {
+			return "a number"
+		}
+
 		return "the number " + string(s)
 	}
 }
@@ -288,7 +292,7 @@ func parseMode(raw json.RawMessage) (*string, error) {
 	}
 
 	if *m != store.RecordingAutomatic && *m != store.RecordingOff {
-		return nil, badRequest("field recording.mode is %q, want %q or %q", *m,
+		return nil, badRequest("field recording.mode is %.64q, want %q or %q", *m,
 			store.RecordingAutomatic, store.RecordingOff)
 	}
 
@@ -326,7 +330,7 @@ func parseOrigins(raw json.RawMessage) ([]string, error) {
 	for i, o := range *list {
 		o = strings.ToLower(o)
 		if !validOrigin(o) {
-			return nil, badRequest("field recording.allowedOrigins[%d] is %q: want a host name "+
+			return nil, badRequest("field recording.allowedOrigins[%d] is %.64q: want a host name "+
 				"such as example.com or *.example.com, without a scheme or path", i, o)
 		}
 

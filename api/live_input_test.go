@@ -508,3 +508,30 @@ func TestStatusAndTranscode(t *testing.T) {
 		t.Errorf("list lacks the status: %s", r.raw)
 	}
 }
+
+func TestErrorsStayShort(t *testing.T) {
+	f := newFixture(t)
+	long := strings.Repeat("x", 100<<10)
+
+	tests := []struct {
+		name, method, path, body string
+	}{
+		{"unknown field", "POST", inputsPath, `{"` + long + `":1}`},
+		{"mode", "POST", inputsPath, `{"recording":{"mode":"` + long + `"}}`},
+		{"origin", "POST", inputsPath, `{"recording":{"allowedOrigins":["` + long + `"]}}`},
+		{"number", "POST", inputsPath, `{"enabled":1` + strings.Repeat("0", 10000) + `}`},
+		{"uid", "GET", inputsPath + "/" + long[:4000], ""},
+		{"route", "GET", inputsPath + "/" + long[:4000] + "/x", ""},
+		{"method", "PATCH", inputsPath + "/" + long[:4000], ""},
+		{"account", "GET", "/client/v4/accounts/" + long[:4000] + "/stream/live_inputs", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.do(tt.method, tt.path, tt.body, testToken)
+			if r.status < 400 || len(r.message()) > 400 {
+				t.Errorf("status %d, message of %d bytes: %.100s", r.status, len(r.message()),
+					r.message())
+			}
+		})
+	}
+}

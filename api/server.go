@@ -135,7 +135,7 @@ func (s *Server) Handler() http.Handler {
 	}
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, notFound("no route for %s %s", r.Method, r.URL.Path))
+		writeError(w, notFound("no route for %.16s %.200s", r.Method, r.URL.Path))
 	})
 
 	return s.recover(s.authenticate(cleanPaths(mux)))
@@ -147,7 +147,7 @@ func cleanPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		if trimmed := strings.TrimSuffix(p, "/"); p == "" || (p != "/" && path.Clean(p) != trimmed) {
-			writeError(w, notFound("no route for %s %s", r.Method, p))
+			writeError(w, notFound("no route for %.16s %.200s", r.Method, p))
 
 			return
 		}
@@ -161,7 +161,7 @@ func methodNotAllowed(allowed string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allowed)
 		writeError(w, &apiError{http.StatusMethodNotAllowed, CodeMethodNotAllowed,
-			fmt.Sprintf("method %s not allowed on %s; allowed: %s", r.Method, r.URL.Path,
+			fmt.Sprintf("method %.16s not allowed on %.200s; allowed: %s", r.Method, r.URL.Path,
 				allowed)})
 	})
 }
@@ -171,7 +171,7 @@ func (s *Server) serve(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if account := r.PathValue("account"); account != s.AccountID {
 			writeError(w, &apiError{http.StatusForbidden, CodeForbidden,
-				fmt.Sprintf("account %q is not served by this node", account)})
+				fmt.Sprintf("account %.64q is not served by this node", account)})
 
 			return
 		}
@@ -196,7 +196,7 @@ func (s *Server) clientError(r *http.Request, err error) *apiError {
 	}
 
 	if errors.Is(err, store.ErrNotFound) {
-		return notFound("live input %q not found", r.PathValue("uid"))
+		return notFound("live input %.64q not found", r.PathValue("uid"))
 	}
 
 	s.logger().Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
