@@ -287,11 +287,13 @@ func (a *audioTranscoder) openGraph(f *astiav.Frame) error {
 	}
 
 	var err error
-	if a.buffer, err = a.graph.NewFilterContext(astiav.FindFilterByName("abuffer"), "in", args); err != nil {
+	abuffer, abuffersink := astiav.FindFilterByName("abuffer"), astiav.FindFilterByName("abuffersink")
+
+	if a.buffer, err = a.graph.NewFilterContext(abuffer, "in", args); err != nil {
 		return fmt.Errorf("creating audio source %s: %w", args, err)
 	}
 
-	if a.sink, err = a.graph.NewFilterContext(astiav.FindFilterByName("abuffersink"), "out", nil); err != nil {
+	if a.sink, err = a.graph.NewFilterContext(abuffersink, "out", nil); err != nil {
 		return fmt.Errorf("creating audio sink: %w", err)
 	}
 

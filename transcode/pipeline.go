@@ -83,6 +83,7 @@ type Pipeline struct {
 	hasPTS  bool
 	nextKey int64
 	lastObs int64
+	lastLag time.Duration
 	preset  string
 	dropped int
 	levelMu sync.Mutex

@@ -147,6 +147,7 @@ func (p *Pipeline) observe(pts int64) {
 
 	p.lastObs = pts
 	lag := p.lag()
+	p.lastLag = lag
 
 	level, changed := p.Controller.Observe(lag)
 	if changed {
@@ -184,13 +185,15 @@ func (p *Pipeline) applyLevel() {
 	}
 
 	preset, dropped := p.Controller.Plan(level)
-	attrs := []any{"level", level, "preset", preset, "dropped", dropped, "lag", p.lag()}
+	attrs := []any{"level", level, "preset", preset, "dropped", dropped, "lag", p.lastLag}
 
 	switch {
 	case dropped > p.dropped:
-		p.log.Warn("dropping renditions to keep up", append(attrs, "rung", p.workers[p.dropped].rung.Name)...)
+		attrs = append(attrs, "rung", p.workers[p.dropped].rung.Name)
+		p.log.Warn("dropping rendition to keep up", attrs...)
 	case dropped < p.dropped:
-		p.log.Info("restoring rendition", append(attrs, "rung", p.workers[dropped].rung.Name)...)
+		attrs = append(attrs, "rung", p.workers[dropped].rung.Name)
+		p.log.Info("restoring rendition", attrs...)
 	case level > old:
 		p.log.Warn("faster preset to keep up", attrs...)
 	default:

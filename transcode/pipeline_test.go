@@ -391,3 +391,45 @@ func TestPipelineUnsupportedCodec(t *testing.T) {
 		})
 	}
 }
+
+// TestPipelineClose closes a pipeline whose source is still live.
+func TestPipelineClose(t *testing.T) {
+	tests := []struct {
+		name   string
+		frames int // source units written before Close
+	}{
+		{"before any unit", 0},
+		{"mid-stream", 40},
+	}
+
+	clip := sourceClip(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tracks, units := demux(t, clip, 0)
+			b := stream.NewBroadcast(tracks, nil)
+			defer b.Close(nil)
+
+			sink := newFileSink(t)
+			p := &Pipeline{Reader: b.NewReader("transcode", len(units)), Sink: sink, KeepLadder: true}
+			if err := p.Start(); err != nil {
+				t.Fatal(err)
+			}
+
+			for _, u := range units[:tt.frames] {
+				b.Write(u)
+			}
+
+			p.Close()
+
+			select {
+			case <-p.Done():
+			default:
+				t.Fatal("Done still open after Close")
+			}
+
+			if sink.ends != 1 || p.Err() != nil {
+				t.Fatalf("sink ended %d times, err %v", sink.ends, p.Err())
+			}
+		})
+	}
+}
