@@ -262,7 +262,6 @@ func (p *Pipeline) openRung(r Rung, threads, id int) (*rungWorker, error) {
 		keyInterval: max(int(r.FrameRate*p.SegmentDuration.Seconds())*keyIntervalSegments, 1),
 		emit:        p.emit,
 		now:         p.now,
-		log:         p.log,
 		warn:        &throttle{log: p.log, msg: "rendition picture lost", now: p.now},
 		queue:       make(chan rungJob, rungQueue),
 	}
@@ -270,8 +269,6 @@ func (p *Pipeline) openRung(r Rung, threads, id int) (*rungWorker, error) {
 	if err := w.openEncoder(p.preset); err != nil {
 		return nil, err
 	}
-
-	w.active.Store(false)
 
 	sps, pps := w.enc.ParameterSets()
 	w.track = &stream.Track{

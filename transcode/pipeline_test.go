@@ -134,7 +134,7 @@ func TestPipeline(t *testing.T) {
 
 			st := p.Status()
 			for _, r := range st.Rungs {
-				if r.Frames == 0 || r.Preset != "veryfast" {
+				if !r.Active || r.Frames == 0 || r.Preset != "veryfast" || r.Lag <= 0 {
 					t.Errorf("status of %s: %+v", r.Name, r)
 				}
 			}

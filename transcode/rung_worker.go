@@ -2,7 +2,6 @@ package transcode
 
 import (
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,7 +30,6 @@ type rungWorker struct {
 	keyInterval int
 	emit        func(*stream.Unit)
 	now         func() time.Time
-	log         *slog.Logger
 	warn        *throttle
 	queue       chan rungJob
 
@@ -118,6 +116,7 @@ func (w *rungWorker) encode(job rungJob) error {
 	pics, err := w.enc.Encode(w.scaled, job.key)
 	w.send(pics)
 
+	w.active.Store(true)
 	w.frames.Add(1)
 	w.lag.Store(int64(w.now().Sub(job.arrival)))
 
@@ -162,7 +161,6 @@ func (w *rungWorker) openEncoder(preset string) error {
 	w.statusMu.Lock()
 	w.statusPreset = preset
 	w.statusMu.Unlock()
-	w.active.Store(true)
 
 	return nil
 }
