@@ -29,10 +29,10 @@ const (
 	// segments after the window has moved on.
 	extraKept = 4
 
-	// targetFactor sets EXT-X-TARGETDURATION to this many segment durations:
-	// the headroom for sources whose keyframes come late. A segment is never
-	// let grow past the target duration (RFC 8216 4.3.3.1).
-	targetFactor = 2
+	// targetFactor sets EXT-X-TARGETDURATION to this many segment durations.
+	// It stays 1 because players hold back a multiple of the target duration
+	// from the live edge (hls.js three of them), so headroom costs latency.
+	targetFactor = 1
 
 	// inactiveAfter is how many segment durations a rendition may go without
 	// a unit, while the others go on, before it is left out of the
@@ -268,7 +268,8 @@ func (p *Presentation) write(r *rendition, u *stream.Unit) {
 
 	cut := !r.open || (t >= r.boundary-p.tolerance(r) && (u.Key || !r.video))
 
-	if !cut && r.video && dts-r.segStart > p.maxTicks(r) {
+	// Finish before this picture would carry the segment past the limit.
+	if !cut && r.video && dts-r.segStart+r.lastDelta > p.maxTicks(r) {
 		p.warn("no keyframe in time, segment finished and pictures dropped to the next",
 			"rendition", r.name, "target_duration", p.targetDuration())
 		p.finish(r, r.lastDelta)
@@ -308,10 +309,11 @@ func (p *Presentation) tolerance(r *rendition) time.Duration {
 	return p.SegmentDuration / 4
 }
 
-// maxTicks is the longest a video segment may grow, in its timescale: the
-// target duration, so that its rounded EXTINF never exceeds it.
+// maxTicks is the longest a video segment may grow, in its timescale: just
+// under half a second past the target duration, so that its EXTINF rounded to
+// the nearest integer never exceeds it (RFC 8216 4.3.3.1).
 func (p *Presentation) maxTicks(r *rendition) uint64 {
-	return uint64(p.targetDuration()) * uint64(r.timescale)
+	return uint64(p.targetDuration())*uint64(r.timescale) + uint64(r.timescale)/2 - 1
 }
 
 // targetDuration returns EXT-X-TARGETDURATION in whole seconds.
@@ -400,7 +402,7 @@ func (p *Presentation) closeSegment(r *rendition) {
 		wall:          p.wallZero.Add(tickDuration(r.segStart, r.timescale)),
 	}
 
-	if r.video && tickDuration(duration, r.timescale) > p.SegmentDuration+p.tolerance(r) {
+	if r.video && tickDuration(duration, r.timescale) > p.SegmentDuration+p.SegmentDuration/10 {
 		p.warn("segment longer than the segment duration: keyframes came late",
 			"rendition", r.name, "seq", seq, "duration", tickDuration(duration, r.timescale))
 	}

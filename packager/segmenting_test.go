@@ -180,8 +180,8 @@ func TestPresentationLateKeyframes(t *testing.T) {
 		warn      string
 		maxExtinf float64
 	}{
-		{"longer segments", 3 * time.Second, "keyframes came late", 3.5},
-		{"forced cut", 5 * time.Second, "no keyframe in time", 4.5},
+		{"longer segments", 2400 * time.Millisecond, "keyframes came late", 2.5},
+		{"forced cut", 5 * time.Second, "no keyframe in time", 2.5},
 	}
 
 	for _, tt := range tests {
@@ -250,7 +250,7 @@ func TestMediaPlaylistText(t *testing.T) {
 	}{
 		{"live", live, `#EXTM3U
 #EXT-X-VERSION:7
-#EXT-X-TARGETDURATION:2
+#EXT-X-TARGETDURATION:1
 #EXT-X-MEDIA-SEQUENCE:1
 #EXT-X-INDEPENDENT-SEGMENTS
 #EXT-X-MAP:URI="S/init.mp4"
@@ -262,7 +262,7 @@ S/seg_2.m4s
 `},
 		{"ended", ended, `#EXTM3U
 #EXT-X-VERSION:7
-#EXT-X-TARGETDURATION:2
+#EXT-X-TARGETDURATION:1
 #EXT-X-MEDIA-SEQUENCE:2
 #EXT-X-INDEPENDENT-SEGMENTS
 #EXT-X-MAP:URI="S/init.mp4"
