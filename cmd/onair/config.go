@@ -1,0 +1,146 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// config is the settings of `onair serve`, filled in a fixed order: defaults,
+// then ONAIR_* environment variables, then flags; then validated.
+type config struct {
+	Data       string
+	HTTP       string
+	RTMP       string
+	PublicURL  string
+	IngestHost string
+	AccountID  string
+	APIToken   string
+	HWAccel    string
+	LogLevel   string
+	LogFormat  string
+}
+
+// newFlagSet declares serve's flags over cfg, with SPEC §1 defaults.
+func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+
+	fs.StringVar(&cfg.Data, "data", "./onair-data",
+		"directory for the SQLite file, segments and generated keys")
+	fs.StringVar(&cfg.HTTP, "http", ":8080", "address of the REST API and playback")
+	fs.StringVar(&cfg.RTMP, "rtmp", ":1935", "address of RTMP ingest; empty disables")
+	fs.StringVar(&cfg.PublicURL, "public-url", "http://localhost:8080",
+		"base of the playback URLs the API returns")
+	fs.StringVar(&cfg.IngestHost, "ingest-host", "",
+		"host written into the ingest URLs the API returns (default: host of --public-url)")
+	fs.StringVar(&cfg.AccountID, "account-id", "",
+		"account this node serves (default: generated once, kept in --data)")
+	fs.StringVar(&cfg.APIToken, "api-token", "",
+		"bearer token of the REST API (default: generated once, kept in --data)")
+	fs.StringVar(&cfg.HWAccel, "hwaccel", "auto", "video encoder: auto, none")
+	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", "text", "text or json")
+
+	return fs
+}
+
+// loadConfig reads the environment and args into a validated config.
+func loadConfig(args []string, getenv func(string) string, out io.Writer) (*config, error) {
+	cfg := &config{}
+	fs := newFlagSet(cfg, out)
+
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" && envErr == nil {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("%s: %w", envName(f.Name), err)
+			}
+		}
+	})
+
+	if envErr != nil {
+		return nil, envErr
+	}
+
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	return cfg, cfg.validate()
+}
+
+// envName maps a flag name to its environment variable: --public-url is
+// ONAIR_PUBLIC_URL.
+func envName(flagName string) string {
+	return "ONAIR_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func (c *config) validate() error {
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--public-url %q: want an http or https URL with a host", c.PublicURL)
+	}
+
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.IngestHost == "" {
+		c.IngestHost = u.Hostname()
+	}
+
+	for name, addr := range map[string]string{"--http": c.HTTP, "--rtmp": c.RTMP} {
+		if addr == "" && name == "--rtmp" {
+			continue
+		}
+
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("%s %q: want host:port or :port", name, addr)
+		}
+	}
+
+	switch c.HWAccel {
+	case "auto", "none":
+	default:
+		return fmt.Errorf("--hwaccel %q: want auto or none (hardware encoders are not built yet)",
+			c.HWAccel)
+	}
+
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
+	}
+
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+
+	return l, nil
+}
+
+// newLogger builds the process's one logger from the config.
+func newLogger(c *config) *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/onair/onair/ingest/stream"
+	"github.com/onair/onair/packager"
+	"github.com/onair/onair/store"
+	"github.com/onair/onair/transcode"
+)
+
+// transcodeQueue is how many source units the transcoder may fall behind
+// before the hub drops it; about 20 s of 30 fps video with audio.
+const transcodeQueue = 2048
+
+// inputs is the live side of every live input: its hub, the transcoder and
+// the presentation of its current or last broadcast. It answers the ingest
+// servers (stream.Directory), the API (changes and live info) and playback
+// (presentations by uid).
+type inputs struct {
+	store *store.Store
+	log   *slog.Logger // the process's logger; components add their own tag
+
+	mu       sync.Mutex
+	hubs     map[string]*stream.Hub
+	sessions map[string]*session
+	keys     map[string]string // uid → the stream key that last opened its hub
+	closed   bool
+
+	wg sync.WaitGroup
+}
+
+// session is one broadcast being transcoded and packaged.
+type session struct {
+	broadcast    *stream.Broadcast
+	pipeline     *transcode.Pipeline
+	presentation *packager.Presentation
+}
+
+// Start resets states left by a process that did not stop cleanly.
+func (in *inputs) Start() error {
+	in.hubs = map[string]*stream.Hub{}
+	in.sessions = map[string]*session{}
+	in.keys = map[string]string{}
+
+	ctx := context.Background()
+	list, err := in.store.ListLiveInputs(ctx)
+	if err != nil {
+		return fmt.Errorf("list live inputs: %w", err)
+	}
+
+	for _, li := range list {
+		if li.Status != nil && li.Status.State == store.StateConnected {
+			err := in.store.SetLiveInputStatus(ctx, li.UID, store.StateClientDisconnect,
+				"onair restarted")
+			if err != nil {
+				return err
+			}
+		}
+	}
+
+	return nil
+}
+
+// Close cuts off every publisher and waits for their broadcasts to end.
+func (in *inputs) Close() {
+	in.mu.Lock()
+	in.closed = true
+	hubs := make([]*stream.Hub, 0, len(in.hubs))
+	for _, h := range in.hubs {
+		hubs = append(hubs, h)
+	}
+	in.mu.Unlock()
+
+	for _, h := range hubs {
+		h.Kick(errShuttingDown)
+	}
+
+	in.wg.Wait()
+}
+
+var errShuttingDown = errors.New("onair is shutting down")
+
+// PublishHub implements stream.Directory for publishers.
+func (in *inputs) PublishHub(protocol, key string) (*stream.Hub, stream.Secret, error) {
+	li, err := in.store.LiveInputByStreamKey(context.Background(), key)
+	h, secret, err := in.admit(li, err)
+
+	if err == nil {
+		in.mu.Lock()
+		in.keys[li.UID] = key
+		in.mu.Unlock()
+	}
+
+	return h, secret, err
+}
+
+// PlaybackHub implements stream.Directory for players.
+func (in *inputs) PlaybackHub(protocol, key string) (*stream.Hub, stream.Secret, error) {
+	li, err := in.store.LiveInputByPlaybackKey(context.Background(), key)
+	return in.admit(li, err)
+}
+
+func (in *inputs) admit(li *store.LiveInput, err error) (*stream.Hub, stream.Secret, error) {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", &stream.AuthError{Reason: stream.AuthUnknownKey}
+	}
+
+	if err != nil {
+		return nil, "", err
+	}
+
+	if !li.Enabled {
+		return nil, "", &stream.AuthError{Reason: stream.AuthDisabled, InputUID: li.UID}
+	}
+
+	h, err := in.hub(li.UID)
+	if err != nil {
+		return nil, "", err
+	}
+
+	return h, "", nil
+}
+
+// hub returns the hub of a live input, creating it on first use.
+func (in *inputs) hub(uid string) (*stream.Hub, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+
+	if in.closed {
+		return nil, errShuttingDown
+	}
+
+	h, ok := in.hubs[uid]
+	if !ok {
+		h = &stream.Hub{InputUID: uid, Log: in.log.With("component", "hub", "input", uid)}
+		h.OnStart = func(b *stream.Broadcast, p *stream.Publisher) { in.started(uid, b, p) }
+		h.OnEnd = func(b *stream.Broadcast, p *stream.Publisher, reason error) {
+			in.ended(uid, b, reason)
+		}
+		in.hubs[uid] = h
+	}
+
+	return h, nil
+}
+
+// started transcodes and packages a new broadcast, or refuses it with a reason
+// the API shows when onair cannot transcode its codecs.
+func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) {
+	log := in.log.With("input", uid)
+	pres := &packager.Presentation{Log: log.With("component", "packager")}
+	pipe := &transcode.Pipeline{
+		Reader: b.NewReader("transcode", transcodeQueue),
+		Sink:   pres,
+		Log:    log,
+	}
+	log = log.With("component", "inputs")
+
+	if err := pipe.Start(); err != nil {
+		pipe.Reader.Close()
+		log.Warn("broadcast refused", "reason", err)
+		in.setStatus(uid, store.StateFailedToConnect, err.Error())
+		p.End(err)
+
+		return
+	}
+
+	in.mu.Lock()
+	in.sessions[uid] = &session{broadcast: b, pipeline: pipe, presentation: pres}
+	in.mu.Unlock()
+
+	in.setStatus(uid, store.StateConnected, "")
+
+	in.wg.Add(1)
+	go func() {
+		defer in.wg.Done()
+		<-pipe.Done()
+
+		if err := pipe.Err(); err != nil {
+			log.Warn("transcoding stopped", "reason", err)
+		}
+	}()
+}
+
+// ended records the end of a broadcast. Its presentation stays readable (with
+// an ended playlist) until the next broadcast of the input replaces it.
+func (in *inputs) ended(uid string, b *stream.Broadcast, reason error) {
+	in.mu.Lock()
+	s := in.sessions[uid]
+	in.mu.Unlock()
+
+	if s == nil || s.broadcast != b {
+		// Refused at start: its status already says why.
+		return
+	}
+
+	in.setStatus(uid, store.StateClientDisconnect, reasonText(reason))
+}
+
+func reasonText(reason error) string {
+	if reason == nil || errors.Is(reason, stream.ErrEnded) {
+		return ""
+	}
+
+	return reason.Error()
+}
+
+func (in *inputs) setStatus(uid, state, reason string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	if err := in.store.SetLiveInputStatus(ctx, uid, state, reason); err != nil &&
+		!errors.Is(err, store.ErrNotFound) {
+		in.log.Warn("status not saved", "component", "inputs", "input", uid, "state", state, "error", err)
+	}
+}
+
+// Presentation returns the presentation of a live input's current or last
+// broadcast, for playback.
+func (in *inputs) Presentation(id string) (*packager.Presentation, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+
+	s, ok := in.sessions[id]
+	if !ok {
+		return nil, false
+	}
+
+	return s.presentation, true
+}
+
+// InputChanged cuts off the publisher of an input that was disabled or whose
+// keys were rotated.
+func (in *inputs) InputChanged(li *store.LiveInput) {
+	in.mu.Lock()
+	h := in.hubs[li.UID]
+	rotated := in.keys[li.UID] != "" && in.keys[li.UID] != li.StreamKey
+	in.mu.Unlock()
+
+	switch {
+	case h == nil:
+	case !li.Enabled:
+		h.Kick(errors.New("live input disabled"))
+	case rotated:
+		h.Kick(errors.New("stream keys rotated"))
+	}
+}
+
+// InputDeleted cuts off the publisher of a deleted input and forgets it.
+func (in *inputs) InputDeleted(uid string) {
+	in.mu.Lock()
+	h := in.hubs[uid]
+	delete(in.hubs, uid)
+	delete(in.keys, uid)
+	in.mu.Unlock()
+
+	if h != nil {
+		h.Kick(errors.New("live input deleted"))
+	}
+}
+
+// LiveInfo reports the transcoder of the input's broadcast in progress.
+func (in *inputs) LiveInfo(uid string) any {
+	in.mu.Lock()
+	s := in.sessions[uid]
+	in.mu.Unlock()
+
+	if s == nil || s.presentation.Ended() {
+		return nil
+	}
+
+	return s.pipeline.Status()
+}

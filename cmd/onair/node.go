@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/onair/onair/api"
+	"github.com/onair/onair/delivery"
+	"github.com/onair/onair/ingest/rtmp"
+	"github.com/onair/onair/store"
+)
+
+// node is one `onair serve` process: the store, the live inputs, the ingest
+// listeners and the HTTP server, started in dependency order and stopped in
+// the reverse one.
+type node struct {
+	cfg *config
+	log *slog.Logger
+
+	// tokenGenerated says the API token was created by this start.
+	tokenGenerated bool
+
+	store  *store.Store
+	inputs *inputs
+	rtmp   *rtmp.Server
+	http   *http.Server
+
+	httpLn net.Listener
+	rtmpLn net.Listener
+
+	wg sync.WaitGroup
+}
+
+// Start opens the data directory and the store and begins listening.
+func (n *node) Start() error {
+	if err := os.MkdirAll(n.cfg.Data, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+
+	generated, err := identity(n.cfg)
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+
+	n.tokenGenerated = generated
+
+	n.store, err = store.Open(filepath.Join(n.cfg.Data, "onair.db"))
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+
+	n.inputs = &inputs{store: n.store, log: n.log}
+	if err := n.inputs.Start(); err != nil {
+		n.store.Close()
+		return err
+	}
+
+	if err := n.listen(); err != nil {
+		n.inputs.Close()
+		n.store.Close()
+
+		return err
+	}
+
+	return nil
+}
+
+// listen opens the listeners first, so that every port is known before any
+// URL is handed out, then serves them.
+func (n *node) listen() error {
+	var err error
+
+	n.httpLn, err = net.Listen("tcp", n.cfg.HTTP)
+	if err != nil {
+		return fmt.Errorf("--http: %w", err)
+	}
+
+	if n.cfg.RTMP != "" {
+		n.rtmpLn, err = net.Listen("tcp", n.cfg.RTMP)
+		if err != nil {
+			n.httpLn.Close()
+			return fmt.Errorf("--rtmp: %w", err)
+		}
+
+		n.rtmp = &rtmp.Server{
+			Directory: n.inputs,
+			Log:       n.log,
+			Protocol:  "rtmp",
+		}
+
+		if err := n.rtmp.Start(n.rtmpLn); err != nil {
+			n.httpLn.Close()
+			return fmt.Errorf("rtmp: %w", err)
+		}
+	}
+
+	n.http = &http.Server{Handler: n.handler(), ErrorLog: slog.NewLogLogger(
+		n.log.With("component", "http").Handler(), slog.LevelWarn)}
+
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+
+		if err := n.http.Serve(n.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("http server stopped", "error", err)
+		}
+	}()
+
+	n.log.Info("listening", "http", n.httpLn.Addr().String(), "rtmp", addrString(n.rtmpLn),
+		"public_url", n.cfg.PublicURL)
+
+	return nil
+}
+
+// handler routes the REST API, health checks and playback.
+func (n *node) handler() http.Handler {
+	a := &api.Server{
+		Store:     n.store,
+		AccountID: n.cfg.AccountID,
+		Token:     n.cfg.APIToken,
+		Log:       n.log.With("component", "api"),
+		URLs: api.URLs{
+			PublicURL:  n.cfg.PublicURL,
+			IngestHost: n.cfg.IngestHost,
+			RTMPPort:   portOf(n.rtmpLn),
+		},
+		Notify: n.inputs,
+		Live:   n.inputs,
+	}
+
+	origin := &delivery.Origin{Presentations: n.inputs, Log: n.log.With("component", "delivery")}
+
+	mux := http.NewServeMux()
+	mux.Handle("/client/v4/", a.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ready\n"))
+	})
+	mux.Handle("/", origin.Handler())
+
+	return mux
+}
+
+// Shutdown stops taking publishers, ends every broadcast so that playlists
+// end cleanly, and closes the store, within ctx.
+func (n *node) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+
+	go func() {
+		defer close(done)
+
+		if n.rtmp != nil {
+			n.rtmp.Close()
+		}
+
+		n.inputs.Close()
+	}()
+
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("broadcasts did not end in time: %w", ctx.Err())
+	}
+
+	err := n.http.Shutdown(ctx)
+	n.wg.Wait()
+
+	return errors.Join(err, n.store.Close())
+}
+
+// apiBaseURL is the address to reach the REST API of this process.
+func (n *node) apiBaseURL() string {
+	return n.cfg.PublicURL
+}
+
+func addrString(ln net.Listener) string {
+	if ln == nil {
+		return "off"
+	}
+
+	return ln.Addr().String()
+}
+
+// portOf returns the TCP port of a listener, or 0 when it is off.
+func portOf(ln net.Listener) int {
+	if ln == nil {
+		return 0
+	}
+
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	p, _ := strconv.Atoi(port)
+
+	return p
+}

@@ -1,0 +1,21 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/onair/onair/transcode"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// printVersion prints the version and the media capabilities found.
+func printVersion() int {
+	fmt.Printf("onair %s\n", version)
+
+	for _, line := range transcode.Capabilities() {
+		fmt.Println(line)
+	}
+
+	return 0
+}
