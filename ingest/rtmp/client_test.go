@@ -321,8 +321,8 @@ func TestCraftedPublisher(t *testing.T) {
 		check  func(t *testing.T, b []*recording)
 	}{
 		{
-			name: "chunk size 65536 after publish, no onMetaData",
-			msgs: concat([]testMsg{setChunkSize(65536)}, headers, interleaved(0, 30, 100000)),
+			name:   "chunk size 65536 after publish, no onMetaData",
+			msgs:   concat([]testMsg{setChunkSize(65536)}, headers, interleaved(0, 30, 100000)),
 			tracks: [][]wantTrack{{h264, aac}},
 			check: func(t *testing.T, b []*recording) {
 				units := b[0].snapshot()
@@ -350,8 +350,8 @@ func TestCraftedPublisher(t *testing.T) {
 			tracks: [][]wantTrack{{{codec: stream.CodecAAC, rate: 48000, chans: 1}}},
 		},
 		{
-			name: "backwards jump is rebased",
-			msgs: concat(headers, interleaved(0, 30, 500), interleaved(0, 30, 500)),
+			name:   "backwards jump is rebased",
+			msgs:   concat(headers, interleaved(0, 30, 500), interleaved(0, 30, 500)),
 			tracks: [][]wantTrack{{h264, aac}},
 			log:    "timestamp discontinuity, rebasing",
 			check: func(t *testing.T, b []*recording) {
