@@ -215,15 +215,18 @@ func (w *rungWorker) status() RungStatus {
 	preset := w.statusPreset
 	w.statusMu.Unlock()
 
+	lag := time.Duration(w.lag.Load())
+
 	return RungStatus{
-		Name:    w.rung.Name,
-		Width:   w.rung.Width,
-		Height:  w.rung.Height,
-		Bitrate: w.rung.Bitrate,
-		Preset:  preset,
-		Active:  w.active.Load(),
-		Frames:  w.frames.Load(),
-		Lag:     time.Duration(w.lag.Load()),
+		Name:      w.rung.Name,
+		Width:     w.rung.Width,
+		Height:    w.rung.Height,
+		Bitrate:   w.rung.Bitrate,
+		Preset:    preset,
+		Active:    w.active.Load(),
+		Frames:    w.frames.Load(),
+		Lag:       lag,
+		LagMillis: lag.Milliseconds(),
 	}
 }
 

@@ -3,19 +3,26 @@ package transcode
 import "time"
 
 // Status is a snapshot of a pipeline, for the API and metrics.
+// The JSON names are those the API shows under a live input's "transcode".
 type Status struct {
-	Encoder string       // video encoder name, "libx264"
-	Level   int          // adaptation level, 0 at full quality
-	Rungs   []RungStatus // from the top down
+	Encoder string       `json:"encoder"` // video encoder name, "libx264"
+	Level   int          `json:"level"`   // adaptation level, 0 at full quality
+	Rungs   []RungStatus `json:"rungs"`   // from the top down
 }
 
 // RungStatus is the state of one rung.
 type RungStatus struct {
-	Name          string
-	Width, Height int
-	Bitrate       int
-	Preset        string
-	Active        bool          // being encoded; false when dropped to keep up
-	Frames        int64         // pictures encoded
-	Lag           time.Duration // from a unit's arrival to its picture encoded
+	Name    string `json:"name"`
+	Width   int    `json:"width"`
+	Height  int    `json:"height"`
+	Bitrate int    `json:"bitrate"`
+	Preset  string `json:"preset"`
+	Active  bool   `json:"active"` // being encoded; false when dropped to keep up
+	Frames  int64  `json:"frames"` // pictures encoded
+
+	// Lag is from a unit's arrival to its picture encoded.
+	Lag time.Duration `json:"-"`
+
+	// LagMillis is Lag in milliseconds, for JSON.
+	LagMillis int64 `json:"lagMs"`
 }

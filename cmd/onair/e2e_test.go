@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -220,6 +221,8 @@ func TestRTMPToHLS(t *testing.T) {
 	master := n.base + "/" + li.UID + "/manifest/video.m3u8"
 	mv := waitVariants(t, master, 3, 2)
 
+	checkTranscodeInfo(t, n, li.UID)
+
 	checkMultivariant(t, mv)
 	checkProbe(t, master, mv)
 
@@ -359,6 +362,74 @@ func checkAlignedEnd(t *testing.T, master string, mv *playlist) {
 				t.Errorf("variant %s segment %d lasts %.5f, the first rung's %.5f", v.uri, j,
 					p.extinf[j], first[j])
 			}
+		}
+	}
+}
+
+// TestShutdownEndsBroadcasts stops the node while a publisher is live: the
+// broadcast's playlists end cleanly and the stop takes well under 10 s.
+func TestShutdownEndsBroadcasts(t *testing.T) {
+	n := startNode(t)
+	li := n.createInput(t)
+
+	startFFmpeg(t, append(lavfi(true, true, 30), "-c:v", "libx264", "-preset", "ultrafast",
+		"-c:a", "aac", "-f", "flv", n.rtmp+li.RTMP.StreamKey)...)
+
+	master := n.base + "/" + li.UID + "/manifest/video.m3u8"
+	waitVariants(t, master, 1, 1)
+
+	pres, ok := n.inputs.Presentation(li.UID)
+	if !ok {
+		t.Fatal("no presentation for a live input")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+
+	start := time.Now()
+	if err := n.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with a live publisher: %v", err)
+	}
+
+	t.Logf("shutdown with a live publisher took %v", time.Since(start))
+
+	if !pres.Ended() {
+		t.Fatal("presentation not ended by shutdown")
+	}
+
+	for _, name := range []string{"360p", "audio"} {
+		pl, err := pres.MediaPlaylist(name)
+		if err != nil || !strings.Contains(string(pl), "#EXT-X-ENDLIST") {
+			t.Errorf("%s playlist after shutdown has no EXT-X-ENDLIST (%v):\n%s", name, err, pl)
+		}
+	}
+}
+
+// checkTranscodeInfo checks that a live input's GET shows its encoder and
+// rungs while it is live.
+func checkTranscodeInfo(t *testing.T, n *testNode, uid string) {
+	t.Helper()
+
+	var got struct {
+		Transcode *struct {
+			Encoder string `json:"encoder"`
+			Rungs   []struct {
+				Name   string `json:"name"`
+				Active bool   `json:"active"`
+				Preset string `json:"preset"`
+			} `json:"rungs"`
+		} `json:"transcode"`
+	}
+
+	n.call(t, "GET", "/stream/live_inputs/"+uid, nil, &got)
+
+	if got.Transcode == nil || got.Transcode.Encoder != "libx264" || len(got.Transcode.Rungs) != 3 {
+		t.Fatalf("live input GET while live: transcode %+v, want libx264 with 3 rungs", got.Transcode)
+	}
+
+	for _, r := range got.Transcode.Rungs {
+		if r.Name == "" || r.Preset == "" {
+			t.Errorf("rung %+v lacks a name or preset", r)
 		}
 	}
 }

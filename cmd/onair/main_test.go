@@ -260,6 +260,11 @@ func sampleClip(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv("ONAIR_TEST_SERVE") != "" {
+		// Re-executed by TestServeProcess to be `onair serve` itself.
+		main()
+	}
+
 	for _, tool := range []string{"ffmpeg", "ffprobe"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			fmt.Fprintf(os.Stderr, "%s not found: run `make test`, which installs it\n", tool)

@@ -37,6 +37,9 @@ type node struct {
 	rtmpLn net.Listener
 
 	wg sync.WaitGroup
+
+	shutdownOnce sync.Once
+	shutdownErr  error
 }
 
 // Start opens the data directory and the store and begins listening.
@@ -152,8 +155,15 @@ func (n *node) handler() http.Handler {
 }
 
 // Shutdown stops taking publishers, ends every broadcast so that playlists
-// end cleanly, and closes the store, within ctx.
+// end cleanly, and closes the store, within ctx. Later calls return the
+// first call's result.
 func (n *node) Shutdown(ctx context.Context) error {
+	n.shutdownOnce.Do(func() { n.shutdownErr = n.shutdown(ctx) })
+
+	return n.shutdownErr
+}
+
+func (n *node) shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 
 	go func() {
