@@ -18,9 +18,9 @@ func unit(t *Track, ms int, key bool) *Unit {
 
 func TestHubClaim(t *testing.T) {
 	cases := []struct {
-		name    string
+		name     string
 		endFirst bool
-		wantErr error
+		wantErr  error
 	}{
 		{"second publisher refused while first holds the input", false, ErrBusy},
 		{"next publisher admitted after the first ended", true, nil},
