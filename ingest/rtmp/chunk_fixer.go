@@ -3,6 +3,7 @@ package rtmp
 import (
 	"bufio"
 	"encoding/binary"
+	"fmt"
 	"io"
 )
 
@@ -11,9 +12,17 @@ const (
 	handshakeClientBytes = 1 + 1536 + 1536 // C0, C1, C2 (5.2)
 	extendedTimestamp    = 0xffffff        // 5.3.1.3
 	typeSetChunkSize     = 1               // 5.4.1
+	typeDataAMF3         = 15              // 7.1.2
+	typeCommandAMF3      = 17              // 7.1.1
+	typeDataAMF0         = 18              // 7.1.2
+	typeCommandAMF0      = 20              // 7.1.1
 	maxChunkSize         = 0xffffff        // 5.4.1, as go-rtmp clamps it
 	defaultChunkSize     = 128             // 5.4.1
 )
+
+// maxAMFMessage bounds command and data messages: they carry connect,
+// publish and onMetaData, never media.
+const maxAMFMessage = 1 << 20
 
 // chunkFixer sits between a publisher and go-rtmp's chunk reader and removes
 // the extended timestamp that type 3 chunks carry after a type 0, 1 or 2
@@ -21,6 +30,10 @@ const (
 // go-rtmp v0.0.7 does not expect it and loses the chunk stream, so that any
 // timestamp past 0xffffff ms (4.6 hours, or -output_ts_offset) would cut the
 // connection. Every other byte passes through unchanged.
+//
+// It also holds back the last chunk of each command and data message until
+// checkAMF0 has vetted the whole message, because go-amf0 trusts the
+// lengths inside it.
 type chunkFixer struct {
 	r *bufio.Reader
 
@@ -39,7 +52,13 @@ type chunkState struct {
 	length    int  // message length
 	typeID    byte
 	remaining int    // bytes of the current message still to come
-	control   []byte // SetChunkSize payload gathered so far
+	body      []byte // SetChunkSize or AMF payload gathered so far
+}
+
+// isAMF reports whether messages of type id carry AMF values.
+func isAMF(id byte) bool {
+	return id == typeDataAMF0 || id == typeCommandAMF0 || id == typeDataAMF3 ||
+		id == typeCommandAMF3
 }
 
 // newChunkFixer returns a fixer reading the client side of a connection.
@@ -86,21 +105,51 @@ func (f *chunkFixer) Read(p []byte) (int, error) {
 	}
 }
 
-// gather keeps the payload of a SetChunkSize message and applies it once
-// complete, as go-rtmp will.
+// gather keeps the payload of SetChunkSize and AMF messages, and applies a
+// SetChunkSize once complete, as go-rtmp will.
 func (f *chunkFixer) gather(b []byte) {
 	st := f.current
-	if st == nil || st.typeID != typeSetChunkSize {
+	if st == nil {
 		return
 	}
 
-	if len(st.control) < 4 {
-		st.control = append(st.control, b[:min(len(b), 4-len(st.control))]...)
+	switch {
+	case isAMF(st.typeID):
+		st.body = append(st.body, b...)
+
+	case st.typeID == typeSetChunkSize:
+		if len(st.body) < 4 {
+			st.body = append(st.body, b[:min(len(b), 4-len(st.body))]...)
+		}
+
+		if f.payload == 0 && st.remaining == 0 && len(st.body) == 4 {
+			f.chunkSize = int(min(binary.BigEndian.Uint32(st.body), maxChunkSize))
+		}
+	}
+}
+
+// vetLastChunk reads the final chunk of an AMF message and checks the whole
+// message before it is handed to go-rtmp.
+func (f *chunkFixer) vetLastChunk(st *chunkState) error {
+	last := make([]byte, f.payload)
+	if _, err := io.ReadFull(f.r, last); err != nil {
+		return err
 	}
 
-	if f.payload == 0 && st.remaining == 0 && len(st.control) == 4 {
-		f.chunkSize = int(min(binary.BigEndian.Uint32(st.control), maxChunkSize))
+	body := append(st.body, last...)
+	if st.typeID == typeDataAMF3 || st.typeID == typeCommandAMF3 {
+		body = body[min(1, len(body)):] // a format byte precedes AMF0 values
 	}
+
+	if err := checkAMF0(body); err != nil {
+		return fmt.Errorf("rtmp message type %d refused: %w", st.typeID, err)
+	}
+
+	f.pending = append(f.pending, last...)
+	f.payload = 0
+	st.body = st.body[:0]
+
+	return nil
 }
 
 // nextHeader reads one chunk header and queues it, fixed, for the reader.
@@ -143,7 +192,12 @@ func (f *chunkFixer) nextHeader() error {
 
 	if st.remaining == 0 {
 		st.remaining = st.length
-		st.control = st.control[:0]
+		st.body = st.body[:0]
+
+		if isAMF(st.typeID) && st.length > maxAMFMessage {
+			return fmt.Errorf("rtmp message type %d of %d bytes exceeds %d",
+				st.typeID, st.length, maxAMFMessage)
+		}
 	}
 
 	f.current = st
@@ -151,6 +205,10 @@ func (f *chunkFixer) nextHeader() error {
 	st.remaining -= f.payload
 	f.pending = h
 	f.hdr = h[:0]
+
+	if isAMF(st.typeID) && st.remaining == 0 {
+		return f.vetLastChunk(st)
+	}
 
 	if f.payload == 0 {
 		f.gather(nil)

@@ -554,3 +554,60 @@ func checkCount(t *testing.T, units []*stream.Unit, video, audio int) {
 		t.Errorf("got %d video and %d audio units, want %d and %d", v, a, video, audio)
 	}
 }
+
+func TestHostileAMFRefused(t *testing.T) {
+	// Each declares far more than it carries; go-amf0 alone would allocate
+	// what the length fields say (gigabytes) and take the process down.
+	cases := []struct {
+		name    string
+		publish bool
+		typeID  byte
+		payload []byte
+	}{
+		{name: "strict array in connect", typeID: msgCommand,
+			payload: append(amfValues(t, "connect", 1.0), 0x0a, 0x7f, 0xff, 0xff, 0xff, 0)},
+		{name: "long string in onMetaData", publish: true, typeID: msgData,
+			payload: append(amfValues(t, "@setDataFrame", "onMetaData"), 0x0c, 0xff, 0xff,
+				0xff, 0x00, 'x')},
+	}
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			dir := &testDirectory{hubs: map[string]*stream.Hub{"k1": newHub("in1", rec)}}
+			addr, logs := startServer(t, dir)
+
+			c := dialClient(t, addr)
+			sid := uint32(0)
+			if tc.publish {
+				c.publish("k1")
+				sid = 1
+			}
+
+			c.send(3, tc.typeID, sid, 0, tc.payload)
+
+			waitFor(t, 20*time.Second, "the connection to close", func() bool {
+				return strings.Contains(logs.String(), "closed: ")
+			})
+
+			if !strings.Contains(logs.String(), "refused: amf0") {
+				t.Errorf("close reason does not name the bad AMF value")
+			}
+		})
+	}
+}
+
+// amfValues encodes values as AMF0.
+func amfValues(t *testing.T, values ...interface{}) []byte {
+	t.Helper()
+
+	var b bytes.Buffer
+	enc := amf0.NewEncoder(&b)
+	for _, v := range values {
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	return b.Bytes()
+}

@@ -190,7 +190,7 @@ func startServer(t *testing.T, dir stream.Directory) (string, *syncBuffer) {
 			t.Error(err)
 		}
 
-		if t.Failed() {
+		if t.Failed() || os.Getenv("RTMP_TEST_LOG") != "" {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})

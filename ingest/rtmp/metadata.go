@@ -19,6 +19,10 @@ const maxMetadataValues = 8
 // "onMetaData" and an object or ECMA array in which the presence of
 // videocodecid and audiocodecid says which tracks the stream carries.
 func parseMetadata(payload []byte) (metadata, error) {
+	if err := checkAMF0(payload); err != nil {
+		return metadata{}, fmt.Errorf("onMetaData: %w", err)
+	}
+
 	dec := amf0.NewDecoder(bytes.NewReader(payload))
 
 	for i := 0; i < maxMetadataValues; i++ {
