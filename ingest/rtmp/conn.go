@@ -123,7 +123,9 @@ func (c *conn) OnDeleteStream(_ uint32, _ *message.NetStreamDeleteStream) error 
 }
 
 // OnPublish authenticates the stream key and claims the live input.
-func (c *conn) OnPublish(ctx *gortmp.StreamContext, ts uint32, cmd *message.NetStreamPublish) error {
+func (c *conn) OnPublish(
+	ctx *gortmp.StreamContext, ts uint32, cmd *message.NetStreamPublish,
+) error {
 	if c.pub != nil {
 		c.refuse(errAlreadyPublishing)
 

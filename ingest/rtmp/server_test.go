@@ -1,8 +1,16 @@
 package rtmp
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"math/big"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -323,4 +331,101 @@ func TestKickClosesPublisher(t *testing.T) {
 	waitFor(t, 10*time.Second, "close log line", func() bool {
 		return strings.Contains(logs.String(), "publisher cut off: input disabled by test")
 	})
+}
+
+func TestPublishRTMPS(t *testing.T) {
+	rec := &recorder{}
+	dir := &testDirectory{hubs: map[string]*stream.Hub{"k1": newHub("in1", rec)}}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s := &Server{Directory: dir, TLSConfig: selfSigned(t)}
+	if err := s.Start(ln); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	p := ffmpeg(t, "-t", "2", "-i", clipPath, "-c", "copy", "-f", "flv",
+		"rtmps://"+ln.Addr().String()+"/live/k1")
+	if code := p.wait(t, ffmpegLimit); code != 0 {
+		t.Fatalf("ffmpeg exited %d: %s", code, p.out.String())
+	}
+
+	bs := rec.all()
+	if len(bs) != 1 {
+		t.Fatalf("got %d broadcasts, want 1", len(bs))
+	}
+
+	<-bs[0].done
+	checkTracks(t, bs[0].tracks, []wantTrack{
+		{codec: stream.CodecH264, width: 1280, height: 720},
+		{codec: stream.CodecAAC, rate: 44100, chans: 2},
+	})
+	checkUnits(t, bs[0].tracks, bs[0].snapshot())
+}
+
+// selfSigned returns a TLS config with a fresh certificate for 127.0.0.1.
+func selfSigned(t *testing.T) *tls.Config {
+	t.Helper()
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+	}
+
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der},
+		PrivateKey: key}}}
+}
+
+func TestCloseCutsPublishers(t *testing.T) {
+	rec := &recorder{}
+	dir := &testDirectory{hubs: map[string]*stream.Hub{"k1": newHub("in1", rec)}}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s := &Server{Directory: dir}
+	if err := s.Start(ln); err != nil {
+		t.Fatal(err)
+	}
+
+	p := ffmpeg(t, "-re", "-stream_loop", "-1", "-i", clipPath, "-c", "copy", "-f", "flv",
+		"rtmp://"+ln.Addr().String()+"/live/k1")
+
+	<-rec.started
+	b := rec.all()[0]
+	waitFor(t, 30*time.Second, "units", func() bool { return b.count() > 0 })
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	<-b.done
+	if !errors.Is(b.err, ErrServerClosed) {
+		t.Errorf("broadcast ended with %v, want %v", b.err, ErrServerClosed)
+	}
+
+	p.wait(t, ffmpegLimit)
+
+	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		t.Errorf("listener still accepts after Close")
+	}
 }
