@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -345,6 +346,19 @@ func TestCraftedPublisher(t *testing.T) {
 			},
 		},
 		{
+			name:   "video only without onMetaData waits, then writes what it held",
+			msgs:   concat([]testMsg{avcHeader(sps720, pps720)}, interleavedVideo(0, 50)),
+			tracks: [][]wantTrack{{h264}},
+			check: func(t *testing.T, b []*recording) {
+				units := b[0].snapshot()
+				checkCount(t, units, 50, 0)
+
+				if units[0].DTS != 0 {
+					t.Errorf("first unit at %s, want 0", units[0].DTS)
+				}
+			},
+		},
+		{
 			name:   "onMetaData announcing audio only",
 			msgs:   concat([]testMsg{metadataMsg(false, true), aacHeader(asc48k1)}, audioRun(0, 20)),
 			tracks: [][]wantTrack{{{codec: stream.CodecAAC, rate: 48000, chans: 1}}},
@@ -498,25 +512,6 @@ func TestCraftedPublisher(t *testing.T) {
 	}
 }
 
-func TestCraftedPublishRefused(t *testing.T) {
-	rec := &recorder{}
-	dir := &testDirectory{hubs: map[string]*stream.Hub{"k1": newHub("in1", rec)}}
-	addr, _ := startServer(t, dir)
-
-	c := dialClient(t, addr)
-	c.publish("wrong?token=1")
-
-	var codes []string
-	for code := range c.statuses {
-		codes = append(codes, code)
-	}
-
-	if len(codes) == 0 || codes[0] != string(message.NetStreamOnStatusCodePublishBadName) {
-		t.Errorf("got onStatus codes %v, want %s first", codes,
-			message.NetStreamOnStatusCodePublishBadName)
-	}
-}
-
 // interleavedVideo returns n video frames 40 ms apart, a keyframe every 25.
 func interleavedVideo(start uint32, n int) []testMsg {
 	var msgs []testMsg
@@ -610,4 +605,71 @@ func amfValues(t *testing.T, values ...interface{}) []byte {
 	}
 
 	return b.Bytes()
+}
+
+func TestCraftedCommandsRefused(t *testing.T) {
+	cases := []struct {
+		name string
+		cmd  string
+		want message.NetStreamOnStatusCode
+	}{
+		{name: "wrong key with a query", cmd: "publish",
+			want: message.NetStreamOnStatusCodePublishBadName},
+		{name: "play", cmd: "play", want: message.NetStreamOnStatusCodePlayFailed},
+	}
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			dir := &testDirectory{hubs: map[string]*stream.Hub{"k1": newHub("in1", rec)}}
+			addr, _ := startServer(t, dir)
+
+			c := dialClient(t, addr)
+			c.command(0, "connect", 1.0, map[string]interface{}{"app": "live"})
+			c.command(0, "createStream", 2.0, nil)
+
+			if tc.cmd == "publish" {
+				c.command(1, "publish", 0.0, nil, "wrong?token=1", "live")
+			} else {
+				c.command(1, "play", 0.0, nil, "k1", -2000.0)
+			}
+
+			var codes []string
+			for code := range c.statuses {
+				codes = append(codes, code)
+			}
+
+			if len(codes) == 0 || codes[0] != string(tc.want) {
+				t.Errorf("got onStatus codes %v, want %s first", codes, tc.want)
+			}
+
+			if n := len(rec.all()); n != 0 {
+				t.Errorf("got %d broadcasts, want none", n)
+			}
+		})
+	}
+}
+
+func TestBrokenConnectionEndsBroadcast(t *testing.T) {
+	rec := &recorder{}
+	dir := &testDirectory{hubs: map[string]*stream.Hub{"k1": newHub("in1", rec)}}
+	addr, _ := startServer(t, dir)
+
+	c := dialClient(t, addr)
+	c.publish("k1")
+
+	for _, m := range concat([]testMsg{avcHeader(sps720, pps720), aacHeader(asc44k2)},
+		interleaved(0, 10, 500)) {
+		c.media(m)
+	}
+
+	<-rec.started
+	_ = c.nc.Close()
+
+	b := rec.all()[0]
+	<-b.done
+
+	if !errors.Is(b.err, ErrConnectionLost) {
+		t.Errorf("broadcast ended with %v, want %v", b.err, ErrConnectionLost)
+	}
 }
