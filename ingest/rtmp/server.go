@@ -35,7 +35,8 @@ type Server struct {
 	TLSConfig *tls.Config
 
 	// Protocol names the server in logs and PublisherInfo; empty means
-	// "rtmp", or "rtmps" when TLSConfig is set.
+	// "rtmp", or "rtmps" when TLSConfig is set. Stream keys are looked up as
+	// Directory.PublishHub("rtmp", key) either way: RTMPS shares RTMP's keys.
 	Protocol string
 
 	// ReadTimeout closes a connection that sends nothing for that long; zero
