@@ -223,6 +223,11 @@ func TestRTMPToHLS(t *testing.T) {
 
 	checkTranscodeInfo(t, n, li.UID)
 
+	// The player starts two segments behind the live edge, as players do, so
+	// that the next segment is there when it has played one.
+	waitVariants(t, master, 3, 3)
+	player := startPlayer(t, master)
+
 	checkMultivariant(t, mv)
 	checkProbe(t, master, mv)
 
@@ -231,6 +236,12 @@ func TestRTMPToHLS(t *testing.T) {
 	}
 
 	n.waitState(t, li.UID, "client_disconnect")
+
+	// A player that joined live got seconds of pictures and sound, in order.
+	if video, audio, faults := player.counts(); video < 4*24 || audio < 4*43 || faults > 0 {
+		t.Errorf("hls player got %d pictures and %d audio frames (%d out of order), "+
+			"want over 4 s of each in order", video, audio, faults)
+	}
 
 	code, hdr, body := httpGet(t, master)
 	if code != 200 || hdr.Get("Access-Control-Allow-Origin") != "*" {
