@@ -110,9 +110,9 @@ func TestIdentityKeptInDataDirectory(t *testing.T) {
 
 	again := &config{Data: dir}
 	generated, err = identity(again)
-	if err != nil || generated || again.AccountID != first.AccountID || again.APIToken != first.APIToken {
-		t.Fatalf("second start: generated %v, err %v, same identity %v", generated, err,
-			again.APIToken == first.APIToken)
+	same := again.AccountID == first.AccountID && again.APIToken == first.APIToken
+	if err != nil || generated || !same {
+		t.Fatalf("second start: generated %v, err %v, same identity %v", generated, err, same)
 	}
 
 	given := &config{Data: t.TempDir(), AccountID: "acc", APIToken: "tok"}
