@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,9 @@ const transcodeQueue = 2048
 type inputs struct {
 	store *store.Store
 	log   *slog.Logger // the process's logger; components add their own tag
+
+	// queue is the transcoder's queue of source units; 0 means transcodeQueue.
+	queue int
 
 	mu       sync.Mutex
 	hubs     map[string]*stream.Hub
@@ -155,7 +159,7 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 	log := in.log.With("input", uid)
 	pres := &packager.Presentation{Log: log.With("component", "packager")}
 	pipe := &transcode.Pipeline{
-		Reader: b.NewReader("transcode", transcodeQueue),
+		Reader: b.NewReader("transcode", cmp.Or(in.queue, transcodeQueue)),
 		Sink:   pres,
 		Log:    log,
 	}
@@ -181,8 +185,14 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 		defer in.wg.Done()
 		<-pipe.Done()
 
-		if err := pipe.Err(); err != nil {
-			log.Warn("transcoding stopped", "reason", err)
+		// A transcoder that stopped while its publisher is still live (it fell
+		// so far behind that the hub dropped it) leaves viewers with an ended
+		// playlist: cut the publisher off with the reason, so that its
+		// encoder reconnects to a fresh broadcast.
+		// Other reasons are the publisher's own, logged where it left.
+		if err := pipe.Err(); errors.Is(err, stream.ErrSlowReader) {
+			log.Warn("transcoding fell behind real time; publisher cut off", "reason", err)
+			p.End(fmt.Errorf("transcoding fell behind real time: %w", err))
 		}
 	}()
 }
@@ -257,6 +267,7 @@ func (in *inputs) InputDeleted(uid string) {
 	h := in.hubs[uid]
 	delete(in.hubs, uid)
 	delete(in.keys, uid)
+	delete(in.sessions, uid)
 	in.mu.Unlock()
 
 	if h != nil {

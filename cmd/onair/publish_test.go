@@ -2,6 +2,7 @@ package main
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -152,5 +153,29 @@ func TestPublishShapes(t *testing.T) {
 
 			n.waitState(t, li.UID, "client_disconnect")
 		})
+	}
+}
+
+// TestTranscoderBehindCutsPublisher gives the transcoder a queue far too short
+// for a publisher sending faster than real time: the hub drops the
+// transcoder, and the publisher is cut off with the reason in the API rather
+// than left streaming into an ended playlist.
+func TestTranscoderBehindCutsPublisher(t *testing.T) {
+	n := startNode(t)
+	n.inputs.queue = 4
+	li := n.createInput(t)
+
+	pub := startFFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=60",
+		"-c:v", "libx264", "-preset", "ultrafast", "-f", "flv", n.rtmp+li.RTMP.StreamKey)
+
+	n.waitState(t, li.UID, "client_disconnect")
+
+	if err := pub.wait(t); err == nil {
+		t.Fatal("publisher finished normally; want it cut off")
+	}
+
+	got := n.input(t, li.UID)
+	if !strings.Contains(got.Status.Current.Reason, "fell behind") {
+		t.Fatalf("status reason %q, want it to say transcoding fell behind", got.Status.Current.Reason)
 	}
 }
