@@ -19,10 +19,11 @@ const (
 	// playlist under.
 	MultivariantName = "video.m3u8"
 
-	mediaPlaylistName = "index.m3u8"
-	initName          = "init.mp4"
-	segmentPrefix     = "seg_"
-	segmentSuffix     = ".m4s"
+	mediaPlaylistName      = "index.m3u8"
+	lowLatencyPlaylistName = "llhls.m3u8"
+	initName               = "init.mp4"
+	segmentPrefix          = "seg_"
+	segmentSuffix          = ".m4s"
 )
 
 func (p *Presentation) initKey(r *rendition) string {
@@ -50,6 +51,18 @@ func (p *Presentation) Session() string {
 // EXT-X-MEDIA and one EXT-X-STREAM-INF per active video rung (RFC 8216 4.3.4).
 // Without video it lists the audio playlist as the only variant.
 func (p *Presentation) Multivariant() []byte {
+	return p.multivariant(mediaPlaylistName)
+}
+
+// LowLatencyMultivariant returns the multivariant playlist whose variants are
+// the LL-HLS media playlists, NAME/llhls.m3u8.
+func (p *Presentation) LowLatencyMultivariant() []byte {
+	return p.multivariant(lowLatencyPlaylistName)
+}
+
+// multivariant writes the multivariant playlist pointing at the media
+// playlists named playlist.
+func (p *Presentation) multivariant(playlist string) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 
@@ -70,7 +83,7 @@ func (p *Presentation) Multivariant() []byte {
 		for _, r := range audio[:min(1, len(audio))] {
 			peak, avg := p.bitrates(r)
 			fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d,AVERAGE-BANDWIDTH=%d,CODECS=\"%s\"\n%s\n",
-				peak, avg, r.codecs, r.name+"/"+mediaPlaylistName)
+				peak, avg, r.codecs, r.name+"/"+playlist)
 		}
 
 		return b.Bytes()
@@ -94,7 +107,7 @@ func (p *Presentation) Multivariant() []byte {
 			fmt.Fprintf(&b, "CHANNELS=\"%d\",", r.track.Channels)
 		}
 
-		fmt.Fprintf(&b, "URI=\"%s\"\n", r.name+"/"+mediaPlaylistName)
+		fmt.Fprintf(&b, "URI=\"%s\"\n", r.name+"/"+playlist)
 	}
 
 	for _, r := range p.activeVideo(video) {
@@ -116,7 +129,7 @@ func (p *Presentation) Multivariant() []byte {
 			b.WriteString(",AUDIO=\"audio\"")
 		}
 
-		fmt.Fprintf(&b, "\n%s\n", r.name+"/"+mediaPlaylistName)
+		fmt.Fprintf(&b, "\n%s\n", r.name+"/"+playlist)
 	}
 
 	return b.Bytes()
@@ -212,6 +225,10 @@ func (p *Presentation) MediaPlaylist(name string) ([]byte, error) {
 				s.wall.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
 		}
 
+		if s.lost {
+			b.WriteString("#EXT-X-GAP\n")
+		}
+
 		fmt.Fprintf(&b, "#EXTINF:%.5f,\n%s/%s\n", s.seconds(r.timescale), p.session,
 			segmentURI(s.seq))
 	}
@@ -261,75 +278,6 @@ func (p *Presentation) Segment(name string, seq uint64) ([]byte, error) {
 	}
 
 	return data, nil
-}
-
-// Kind says what a resource of the presentation is.
-type Kind int
-
-// Kinds of resources.
-const (
-	KindMultivariant Kind = iota + 1
-	KindMediaPlaylist
-	KindInit
-	KindSegment
-)
-
-// Resource is one file of the presentation's URI scheme.
-type Resource struct {
-	Kind Kind
-
-	// Video is true for the init and media segments of a video rendition.
-	Video bool
-
-	Data []byte
-}
-
-// Open returns the resource at uri, a path relative to the multivariant
-// playlist: "video.m3u8", "NAME/index.m3u8", "NAME/SESSION/init.mp4" or
-// "NAME/SESSION/seg_SEQ.m4s". It fails with ErrNotFound for anything else,
-// including another presentation's session.
-func (p *Presentation) Open(uri string) (*Resource, error) {
-	if uri == MultivariantName {
-		return &Resource{Kind: KindMultivariant, Data: p.Multivariant()}, nil
-	}
-
-	parts := strings.Split(uri, "/")
-	name := parts[0]
-
-	p.mu.Lock()
-	r, session := p.byName[name], p.session
-	p.mu.Unlock()
-
-	if r == nil {
-		return nil, fmt.Errorf("uri %q: %w", uri, ErrNotFound)
-	}
-
-	switch {
-	case len(parts) == 2 && parts[1] == mediaPlaylistName:
-		data, err := p.MediaPlaylist(name)
-
-		return &Resource{Kind: KindMediaPlaylist, Data: data}, err
-
-	case len(parts) != 3 || parts[1] != session:
-		return nil, fmt.Errorf("uri %q: %w", uri, ErrNotFound)
-
-	case parts[2] == initName:
-		data, err := p.Init(name)
-
-		return &Resource{Kind: KindInit, Video: r.video, Data: data}, err
-	}
-
-	seq, ok := parseSegmentURI(parts[2])
-	if !ok {
-		return nil, fmt.Errorf("uri %q: %w", uri, ErrNotFound)
-	}
-
-	data, err := p.Segment(name, seq)
-	if err != nil {
-		return nil, err
-	}
-
-	return &Resource{Kind: KindSegment, Video: r.video, Data: data}, nil
 }
 
 // parseSegmentURI reads SEQ from "seg_SEQ.m4s".

@@ -21,6 +21,12 @@ const (
 
 	// DefaultWindow is the number of segments a live media playlist lists.
 	DefaultWindow = 6
+
+	// DefaultPartDuration is the LL-HLS part target: a quarter of the default
+	// segment, so that a part holds a dozen pictures (one moof per half
+	// second costs about 1% of a rung's bytes) while the part hold-back of
+	// three parts (RFC 8216bis 4.4.3.8) keeps players 1.5 s from the edge.
+	DefaultPartDuration = 500 * time.Millisecond
 )
 
 const (
@@ -62,6 +68,11 @@ type Presentation struct {
 	// DefaultWindow.
 	Window int
 
+	// PartDuration is the LL-HLS part target: a part ends before the sample
+	// that would carry it past this length, and a segment starts a new
+	// part. Zero means DefaultPartDuration. It must not change after Start.
+	PartDuration time.Duration
+
 	// Store keeps init and media segments. Nil means a new MemoryStore.
 	Store Store
 
@@ -83,6 +94,8 @@ type Presentation struct {
 	wallZero   time.Time            // wall clock at zero
 	latest     time.Duration        // highest DTS taken
 	lastWarn   map[string]time.Time // throttles per-unit warnings, by message
+	changed    bool                 // a part, segment or the end came during this call
+	updated    chan struct{}        // closed and replaced when changed
 }
 
 // Start prepares a rendition for every H.264 and AAC track and writes their
@@ -104,6 +117,7 @@ func (p *Presentation) Start(tracks []*stream.Track) error {
 	}
 
 	p.session = session
+	p.updated = make(chan struct{})
 	p.byTrack = map[*stream.Track]*rendition{}
 	p.byID = map[int]*rendition{}
 	p.byName = map[string]*rendition{}
@@ -147,6 +161,12 @@ func (p *Presentation) setDefaults() {
 	if p.Window <= 0 {
 		p.Window = DefaultWindow
 	}
+
+	if p.PartDuration <= 0 {
+		p.PartDuration = DefaultPartDuration
+	}
+
+	p.PartDuration = min(p.PartDuration, p.SegmentDuration)
 
 	if p.Store == nil {
 		p.Store = &MemoryStore{}
@@ -213,6 +233,19 @@ func (p *Presentation) Write(u *stream.Unit) {
 
 	p.write(r, u)
 	p.sweep()
+	p.announce()
+}
+
+// announce wakes the readers waiting for a part, a segment or the end when
+// one came.
+func (p *Presentation) announce() {
+	if !p.changed {
+		return
+	}
+
+	p.changed = false
+	close(p.updated)
+	p.updated = make(chan struct{})
 }
 
 // startAnchor fixes the presentation's time grid at the first unit that can
@@ -282,6 +315,13 @@ func (p *Presentation) write(r *rendition, u *stream.Unit) {
 	if r.pending != nil {
 		r.lastDelta = dts - r.pendingTS
 		p.addPending(r, r.lastDelta)
+
+		// Close the part now when the picture just taken would, lasting as
+		// long as the last one, carry it past the part target: the part is
+		// then fetchable one unit after its last one came, not two.
+		if !cut && r.partTicks+r.lastDelta > p.partLimit(r) {
+			p.flushPart(r)
+		}
 	}
 
 	if cut {
@@ -331,6 +371,11 @@ func (p *Presentation) openSegment(r *rendition, dts uint64, t time.Duration) {
 	r.samples = nil
 	r.size = 0
 	r.segStart = dts
+	r.segTicks = 0
+	r.segData = nil
+	r.parts = nil
+	r.partStart = dts
+	r.partTicks = 0
 	r.boundary = p.anchor + time.Duration(k)*p.SegmentDuration
 	r.waitKey = false
 
@@ -340,8 +385,13 @@ func (p *Presentation) openSegment(r *rendition, dts uint64, t time.Duration) {
 	}
 }
 
-// addPending appends r's pending unit to its open segment.
+// addPending appends r's pending unit to its open segment, in a new part
+// when it would carry the open one past the part target.
 func (p *Presentation) addPending(r *rendition, duration uint64) {
+	if r.partTicks > 0 && r.partTicks+duration > p.partLimit(r) {
+		p.flushPart(r)
+	}
+
 	err := r.addPending(duration)
 	if err != nil {
 		p.warn("unit dropped", "error", err)
@@ -366,31 +416,25 @@ func (p *Presentation) finish(r *rendition, duration uint64) {
 	p.closeSegment(r)
 }
 
-// closeSegment marshals r's open segment, stores it and lists it.
+// closeSegment finishes r's open segment with its last part, stores it and
+// lists it. A segment the store refuses stays listed, as a gap, because its
+// parts were already listed.
 func (p *Presentation) closeSegment(r *rendition) {
+	p.flushPart(r)
 	r.open = false
 
-	var duration uint64
-	for _, s := range r.samples {
-		duration += uint64(s.Duration)
-	}
-
-	if len(r.samples) == 0 || duration == 0 {
+	duration := r.segTicks
+	if len(r.parts) == 0 || duration == 0 {
 		return
 	}
 
 	seq := r.nextSeq
+	data := r.segData
+	r.segData = nil
 
-	data, err := r.marshal(seq)
-	if err == nil {
-		err = p.Store.Put(p.segmentKey(r, seq), data)
-	}
-
+	err := p.Store.Put(p.segmentKey(r, seq), data)
 	if err != nil {
 		p.Log.Warn("segment lost", "rendition", r.name, "seq", seq, "error", err)
-		r.disc = len(r.segments) > 0
-
-		return
 	}
 
 	seg := &segment{
@@ -400,6 +444,8 @@ func (p *Presentation) closeSegment(r *rendition) {
 		size:          len(data),
 		discontinuity: r.disc && len(r.segments) > 0,
 		wall:          p.wallZero.Add(tickDuration(r.segStart, r.timescale)),
+		parts:         r.parts,
+		lost:          err != nil,
 	}
 
 	if r.video && tickDuration(duration, r.timescale) > p.SegmentDuration+p.SegmentDuration/10 {
@@ -410,10 +456,11 @@ func (p *Presentation) closeSegment(r *rendition) {
 	r.disc = false
 	r.nextSeq++
 	r.segments = append(r.segments, seg)
-	r.samples = nil
+	r.parts = nil
+	p.changed = true
 
 	p.Log.Debug("segment", "rendition", r.name, "seq", seq, "duration",
-		tickDuration(duration, r.timescale), "bytes", len(data))
+		tickDuration(duration, r.timescale), "bytes", len(data), "parts", len(seg.parts))
 
 	for len(r.segments) > p.Window+extraKept {
 		old := r.segments[0]
@@ -445,6 +492,7 @@ func (p *Presentation) sweep() {
 
 		p.finish(r, r.lastDelta)
 		r.inactive = true
+		p.changed = true
 		r.disc = len(r.segments) > 0
 		r.waitKey = r.video
 		p.Log.Info("rendition inactive", "rendition", r.name, "since", r.lastDTS)
@@ -466,6 +514,8 @@ func (p *Presentation) End() {
 	}
 
 	p.ended = true
+	p.changed = true
+	p.announce()
 	p.Log.Info("presentation ended")
 }
 

@@ -30,6 +30,8 @@ type segment struct {
 	size          int
 	discontinuity bool      // the segment follows a gap in the rendition
 	wall          time.Time // program date-time of the first sample
+	parts         []*part   // the segment's bytes are its parts' back to back
+	lost          bool      // the store refused it: listed as a gap
 }
 
 // seconds returns the segment's duration in seconds.
@@ -50,11 +52,18 @@ type rendition struct {
 	init      []byte
 
 	// The segment being cut. Its last unit waits in pending until the next
-	// unit gives its duration.
+	// unit gives its duration. Samples gather in the open part; finished
+	// parts are appended to segData, which becomes the segment.
 	open      bool
 	samples   []*fmp4.Sample
 	size      int
 	segStart  uint64
+	segTicks  uint64 // duration of the open segment's samples so far
+	segData   []byte
+	parts     []*part
+	partStart uint64 // decode time of the open part's first sample
+	partTicks uint64 // duration of the open part's samples
+	fragments uint32 // moof sequence numbers handed out
 	pending   *stream.Unit
 	pendingTS uint64
 	lastDelta uint64
@@ -199,6 +208,8 @@ func (r *rendition) addPending(duration uint64) error {
 		s.Payload = u.Payload
 		r.samples = append(r.samples, s)
 		r.size += len(s.Payload)
+		r.partTicks += duration
+		r.segTicks += duration
 
 		return nil
 	}
@@ -215,6 +226,8 @@ func (r *rendition) addPending(duration uint64) error {
 	s.IsNonSyncSample = !u.Key
 	r.samples = append(r.samples, s)
 	r.size += len(s.Payload)
+	r.partTicks += duration
+	r.segTicks += duration
 
 	return nil
 }
@@ -234,13 +247,17 @@ func mp4NALUs(nalus [][]byte) [][]byte {
 	return out
 }
 
-// marshal writes the open segment's samples as one CMAF fragment (moof+mdat).
-func (r *rendition) marshal(seq uint64) ([]byte, error) {
+// marshalPart writes the open part's samples as one CMAF fragment
+// (moof+mdat) with the next fragment sequence number (ISO/IEC 14496-12
+// 8.8.5: rising across the track).
+func (r *rendition) marshalPart() ([]byte, error) {
+	r.fragments++
+
 	part := fmp4.Part{
-		SequenceNumber: uint32(seq + 1),
+		SequenceNumber: r.fragments,
 		Tracks: []*fmp4.PartTrack{{
 			ID:       1,
-			BaseTime: r.segStart,
+			BaseTime: r.partStart,
 			Samples:  r.samples,
 		}},
 	}
@@ -249,7 +266,7 @@ func (r *rendition) marshal(seq uint64) ([]byte, error) {
 
 	err := part.Marshal(&buf)
 	if err != nil {
-		return nil, fmt.Errorf("rendition %s: segment %d: %w", r.name, seq, err)
+		return nil, fmt.Errorf("rendition %s: fragment %d: %w", r.name, r.fragments, err)
 	}
 
 	return buf.Bytes(), nil
