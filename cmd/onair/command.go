@@ -9,9 +9,10 @@ const usage = `usage: onair <command> [flags]
 
 commands:
   serve     run the live video server (ingest, transcoding, playback, API)
+  edge      run a caching edge in front of one or more origins
   version   print the version and the media capabilities found
 
-Run "onair serve -h" for the flags of serve.
+Run "onair serve -h" or "onair edge -h" for the flags of each.
 `
 
 // runCommand dispatches a subcommand and returns the process exit code.
@@ -19,6 +20,8 @@ func runCommand(name string, args []string) int {
 	switch name {
 	case "serve":
 		return serve(args)
+	case "edge":
+		return runEdge(args)
 	case "version":
 		return printVersion()
 	case "-h", "--help", "help":
