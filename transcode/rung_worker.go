@@ -108,12 +108,21 @@ func (w *rungWorker) safely(job rungJob) (err error) {
 }
 
 func (w *rungWorker) encode(job rungJob) error {
-	if err := w.scale(job.frame); err != nil {
-		return err
-	}
-	defer w.scaled.Unref()
+	pic := job.frame
 
-	pics, err := w.enc.Encode(w.scaled, job.key)
+	// A rung the size and format of the source encodes the decoded picture
+	// itself: scaling it would only copy it.
+	if pic.Width() != w.rung.Width || pic.Height() != w.rung.Height ||
+		pic.PixelFormat() != w.enc.PixelFormat() {
+		if err := w.scale(job.frame); err != nil {
+			return err
+		}
+		defer w.scaled.Unref()
+
+		pic = w.scaled
+	}
+
+	pics, err := w.enc.Encode(pic, job.key)
 	w.send(pics)
 
 	w.active.Store(true)
