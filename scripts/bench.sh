@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# Builds and runs onair-bench: onair's ladder against one ffmpeg command doing
-# the same ladder. Arguments (or BENCH_ARGS) go to it, e.g. -runs 3.
+# Builds and runs the benchmarks of `make bench`:
+#   onair-bench      onair's ladder against one ffmpeg ladder command;
+#                    arguments (or BENCH_ARGS) go to it, e.g. -runs 3;
+#   onair-edgebench  the caching edge against nginx serving the same files,
+#                    and origin requests per segment under 1,000 viewers;
+#                    EDGEBENCH_ARGS go to it, e.g. -duration 10s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/bench-deps.sh
 go build ${GOFLAGS:-} -o bin/onair-bench ./cmd/onair-bench
-exec ./bin/onair-bench ${BENCH_ARGS:-} "$@"
+go build ${GOFLAGS:-} -o bin/onair-edgebench ./cmd/onair-edgebench
+./bin/onair-bench ${BENCH_ARGS:-} "$@"
+echo
+exec ./bin/onair-edgebench ${EDGEBENCH_ARGS:-}

@@ -115,7 +115,8 @@ func newEdgeFlagSet(cfg *edgeConfig, out io.Writer) (*flag.FlagSet, *originList)
 }
 
 // loadEdgeConfig reads the environment and args into a validated config.
-func loadEdgeConfig(args []string, getenv func(string) string, out io.Writer) (*edgeConfig, error) {
+func loadEdgeConfig(args []string, getenv func(string) string,
+	out io.Writer) (*edgeConfig, error) {
 	cfg := &edgeConfig{}
 	fs, origins := newEdgeFlagSet(cfg, out)
 

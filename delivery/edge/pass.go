@@ -72,7 +72,8 @@ func (c *Cache) pass(w http.ResponseWriter, r *http.Request, query string) {
 
 // passFetch sends r to the origins in turn until one answers; without an
 // answer it returns the status for the viewer.
-func (c *Cache) passFetch(ctx context.Context, r *http.Request, query string) (*http.Response, int) {
+func (c *Cache) passFetch(ctx context.Context, r *http.Request,
+	query string) (*http.Response, int) {
 	for _, o := range c.order(playbackID(r.URL.Path)) {
 		req, err := http.NewRequestWithContext(ctx, r.Method, o.target(r.URL.Path, query), nil)
 		if err != nil {

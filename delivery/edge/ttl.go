@@ -9,7 +9,8 @@ import (
 )
 
 // ttl returns how long an origin answer may be served from the cache.
-func (c *Cache) ttl(status int, h http.Header, path string, body []byte, block bool) time.Duration {
+func (c *Cache) ttl(status int, h http.Header, path string, body []byte,
+	block bool) time.Duration {
 	switch {
 	case status == http.StatusNotFound || status == http.StatusGone:
 		return c.NotFoundTTL
