@@ -3,7 +3,6 @@
 
 GO        ?= go
 BIN       := bin/onair
-GOFLAGS   ?=
 TEST_TIMEOUT ?= 20m
 
 .DEFAULT_GOAL := help
@@ -17,17 +16,17 @@ deps: ## install the missing Debian packages (FFmpeg 5.1 and libsrt dev files, f
 	@./scripts/deps.sh
 
 build: deps ## build bin/onair
-	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/onair
+	$(GO) build -o $(BIN) ./cmd/onair
 
-run: build ## set up, build and start `onair serve` on its defaults (data in ./onair-data)
-	./$(BIN) serve
+run: build ## set up, build and start `onair serve` (data in ./onair-data; flags in ARGS="…")
+	./$(BIN) serve $(ARGS)
 
 vet: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 test: deps vet ## set up, then run the whole test suite
-	$(GO) test $(GOFLAGS) -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 fuzz: deps ## run each fuzz target for a short while (FUZZTIME, default 20s)
 	@./scripts/fuzz.sh $${FUZZTIME:-20s}

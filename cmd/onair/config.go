@@ -35,8 +35,8 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 		"directory for the SQLite file, segments and generated keys")
 	fs.StringVar(&cfg.HTTP, "http", ":8080", "address of the REST API and playback")
 	fs.StringVar(&cfg.RTMP, "rtmp", ":1935", "address of RTMP ingest; empty disables")
-	fs.StringVar(&cfg.PublicURL, "public-url", "http://localhost:8080",
-		"base of the playback URLs the API returns")
+	fs.StringVar(&cfg.PublicURL, "public-url", "",
+		"base of the playback URLs the API returns (default: http://localhost:<port of --http>)")
 	fs.StringVar(&cfg.IngestHost, "ingest-host", "",
 		"host written into the ingest URLs the API returns (default: host of --public-url)")
 	fs.StringVar(&cfg.AccountID, "account-id", "",
@@ -86,6 +86,10 @@ func envName(flagName string) string {
 }
 
 func (c *config) validate() error {
+	if c.PublicURL == "" {
+		c.PublicURL = defaultPublicURL(c.HTTP)
+	}
+
 	u, err := url.Parse(c.PublicURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("--public-url %q: want an http or https URL with a host", c.PublicURL)
@@ -122,6 +126,21 @@ func (c *config) validate() error {
 	}
 
 	return nil
+}
+
+// defaultPublicURL is where this machine's own browser reaches --http: the
+// SPEC's http://localhost:8080 for the default address.
+func defaultPublicURL(httpAddr string) string {
+	host, port, err := net.SplitHostPort(httpAddr)
+	if err != nil || port == "" || port == "0" {
+		return "http://localhost:8080"
+	}
+
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func parseLevel(s string) (slog.Level, error) {

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"errors"
 	"io"
+	"io/fs"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,6 +52,17 @@ func TestLoadConfig(t *testing.T) {
 			check: func(c *config) string {
 				if c.HTTP != ":7000" || c.IngestHost != "ingest.example" {
 					return "flags did not win"
+				}
+
+				return ""
+			},
+		},
+		{
+			name: "public url follows --http when not given",
+			args: []string{"--http", "127.0.0.1:9090"},
+			check: func(c *config) string {
+				if c.PublicURL != "http://127.0.0.1:9090" || c.IngestHost != "127.0.0.1" {
+					return "public url not derived from --http"
 				}
 
 				return ""
@@ -118,5 +133,30 @@ func TestIdentityKeptInDataDirectory(t *testing.T) {
 	given := &config{Data: t.TempDir(), AccountID: "acc", APIToken: "tok"}
 	if generated, _ := identity(given); generated || given.APIToken != "tok" {
 		t.Fatal("a token given by flag was replaced")
+	}
+}
+
+// TestFailedFirstStartKeepsNoUnseenToken: a first start that fails (its
+// port taken) must not keep a token it never showed.
+func TestFailedFirstStartKeepsNoUnseenToken(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+
+	cfg := &config{Data: t.TempDir(), HTTP: busy.Addr().String(), RTMP: "127.0.0.1:0",
+		HWAccel: "none", LogLevel: "info", LogFormat: "text"}
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	n := &node{cfg: cfg, log: slog.New(slog.DiscardHandler)}
+	if err := n.Start(); err == nil {
+		t.Fatal("start on a busy port succeeded")
+	}
+
+	if _, err := os.Stat(filepath.Join(cfg.Data, apiTokenFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("token file after a failed first start: %v", err)
 	}
 }

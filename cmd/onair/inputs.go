@@ -214,7 +214,7 @@ func (in *inputs) ended(uid string, b *stream.Broadcast, reason error) {
 
 func reasonText(reason error) string {
 	if reason == nil || errors.Is(reason, stream.ErrEnded) {
-		return ""
+		return "publisher ended the stream"
 	}
 
 	return reason.Error()

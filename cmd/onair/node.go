@@ -28,6 +28,9 @@ type node struct {
 	// tokenGenerated says the API token was created by this start.
 	tokenGenerated bool
 
+	// tokenFile is where the API token is kept, when it was not given.
+	tokenFile string
+
 	store  *store.Store
 	inputs *inputs
 	rtmp   *rtmp.Server
@@ -48,12 +51,32 @@ func (n *node) Start() error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 
+	fromFile := n.cfg.APIToken == ""
+
 	generated, err := identity(n.cfg)
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
 
 	n.tokenGenerated = generated
+	if fromFile {
+		n.tokenFile = filepath.Join(n.cfg.Data, apiTokenFile)
+	}
+
+	if err := n.open(); err != nil {
+		if generated {
+			forgetIdentity(n.cfg)
+		}
+
+		return err
+	}
+
+	return nil
+}
+
+// open opens the store and the live inputs and begins listening.
+func (n *node) open() error {
+	var err error
 
 	n.store, err = store.Open(filepath.Join(n.cfg.Data, "onair.db"))
 	if err != nil {

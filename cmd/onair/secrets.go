@@ -17,6 +17,13 @@ const (
 	apiTokenFile  = "api-token"
 )
 
+// forgetIdentity removes an identity that identity generated, so that a
+// start that failed before the token could be shown generates and shows a
+// new one next time instead of keeping one nobody has seen.
+func forgetIdentity(c *config) {
+	os.Remove(filepath.Join(c.Data, apiTokenFile))
+}
+
 // identity fills in the account ID and API token that the config leaves empty,
 // reading them from the data directory or generating and keeping them there.
 // It reports whether a token was generated now, so that it is shown once.

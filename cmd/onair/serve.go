@@ -36,6 +36,8 @@ func serve(args []string) int {
 
 	if n.tokenGenerated {
 		printFirstStart(n)
+	} else if n.tokenFile != "" {
+		log.Info("api token kept in data directory", "file", n.tokenFile)
 	}
 
 	sig := make(chan os.Signal, 1)
