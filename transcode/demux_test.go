@@ -11,10 +11,11 @@ import (
 	"github.com/asticode/go-astiav"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/onair/onair/ingest/stream"
+	"github.com/onair/onair/internal/samples"
 )
 
 // sampleClip is the shared 720p24 clip the pipeline tests read.
-const sampleClip = "/work/shared/media/bbb-720p24-10s.mp4"
+var sampleClip = samples.Path("bbb-720p24-10s.mp4")
 
 // sourceClip returns the sample clip, or a 720p24 testsrc2+sine clip made
 // with ffmpeg when the shared media folder is missing.

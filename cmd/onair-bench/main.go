@@ -22,10 +22,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/onair/onair/internal/samples"
 )
 
 // defaultClip is the shared sample clip.
-const defaultClip = "/work/shared/media/bbb-720p24-10s.mp4"
+var defaultClip = samples.Path("bbb-720p24-10s.mp4")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

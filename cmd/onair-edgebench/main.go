@@ -22,10 +22,12 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/onair/onair/internal/samples"
 )
 
 // defaultClip is the shared sample clip the segment is encoded from.
-const defaultClip = "/work/shared/media/bbb-720p25-10s.mp4"
+var defaultClip = samples.Path("bbb-720p25-10s.mp4")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/onair/onair/internal/samples"
 )
 
 // testNode is an onair server started in process on loopback ports chosen by
@@ -229,7 +231,7 @@ var (
 func sampleClip(t *testing.T) string {
 	t.Helper()
 
-	shared := filepath.Join("..", "..", "..", "shared", "media", "bbb-720p24-10s.mp4")
+	shared := samples.Path("bbb-720p24-10s.mp4")
 	if _, err := os.Stat(shared); err == nil {
 		return shared
 	}

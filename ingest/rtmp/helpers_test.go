@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"github.com/onair/onair/ingest/stream"
+	"github.com/onair/onair/internal/samples"
 )
 
 // sampleClip is the shared clip the ffmpeg tests publish.
-const sampleClip = "/work/shared/media/bbb-720p24-10s.mp4"
+var sampleClip = samples.Path("bbb-720p24-10s.mp4")
 
 // clipPath is the clip in use: sampleClip or a generated stand-in.
 var clipPath string

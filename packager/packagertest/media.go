@@ -21,11 +21,12 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
 	"github.com/onair/onair/ingest/stream"
+	"github.com/onair/onair/internal/samples"
 )
 
 // SampleDir is where the team's sample clips are; without it, ffmpeg's
 // testsrc2 and sine sources stand in.
-const SampleDir = "/work/shared/media"
+var SampleDir = samples.Dir()
 
 // Rung is one video rendition to encode.
 type Rung struct {
