@@ -54,7 +54,9 @@ const DefaultEncoder = "libx264"
 
 // LookupEncoder returns the factory of the named encoder. It fails with
 // ErrUnknownEncoder for a name it does not know, and with an error saying so
-// when the FFmpeg libraries lack that encoder.
+// when the FFmpeg libraries lack that encoder. The hardware encoders
+// (h264_nvenc, h264_qsv, h264_vaapi) are found whether or not their device is
+// present: ProbeEncoders tells whether one works.
 func LookupEncoder(name string) (EncoderFactory, error) {
 	switch name {
 	case "", DefaultEncoder:
@@ -65,5 +67,14 @@ func LookupEncoder(name string) (EncoderFactory, error) {
 		return openX264, nil
 	}
 
-	return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownEncoder, name, DefaultEncoder)
+	if b, ok := backendByEncoder(name); ok {
+		if astiav.FindEncoderByName(b.encoder) == nil {
+			return nil, fmt.Errorf("encoder %s is not in this FFmpeg build", b.encoder)
+		}
+
+		return func(cfg EncoderConfig) (VideoEncoder, error) { return openHardware(b, cfg) }, nil
+	}
+
+	return nil, fmt.Errorf("%w %q (known: %s, h264_nvenc, h264_qsv, h264_vaapi)",
+		ErrUnknownEncoder, name, DefaultEncoder)
 }

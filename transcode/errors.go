@@ -34,3 +34,13 @@ var ErrNoReader = errors.New("pipeline needs a reader and a sink")
 
 // ErrStarted is returned by Pipeline.Start when called twice.
 var ErrStarted = errors.New("pipeline already started")
+
+// ErrHardwareFrames is why h264_vaapi cannot be used: it takes only frames in
+// device memory, and go-astiav v0.16.0 cannot create a hardware frames
+// context to upload them into.
+var ErrHardwareFrames = errors.New(
+	"needs hardware frames, which go-astiav v0.16.0 cannot create (not supported by this build)")
+
+// ErrHardwareUnavailable is returned by ProbeEncoders when the hardware
+// encoder --hwaccel names explicitly cannot encode on this machine.
+var ErrHardwareUnavailable = errors.New("hardware encoder unavailable")
