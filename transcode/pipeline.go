@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -58,8 +59,13 @@ type Pipeline struct {
 	now      func() time.Time
 	lagProbe func() time.Duration // replaces the rungs' lag, for tests
 
+	openEnc EncoderFactory // replaces LookupEncoder's factory, for tests
+
 	log      *slog.Logger
 	factory  EncoderFactory
+	encoder  string      // the encoder in use, guarded by levelMu
+	fellBack string      // why the input left its hardware encoder, levelMu
+	hwFailed atomic.Bool // a rung's hardware encoder failed
 	videoSrc *stream.Track
 	audioSrc *stream.Track
 	video    *videoDecoder
@@ -222,7 +228,16 @@ func (p *Pipeline) openVideo() ([]*stream.Track, error) {
 		return nil, err
 	}
 
+	if p.openEnc != nil {
+		factory = p.openEnc
+	}
+
 	p.factory = factory
+	p.encoder = p.Encoder
+
+	if p.encoder == "" {
+		p.encoder = DefaultEncoder
+	}
 
 	width, height, fps := sourceGeometry(p.videoSrc)
 	rungs := PlanLadder(width, height, fps)
@@ -264,9 +279,11 @@ func (p *Pipeline) openRung(r Rung, threads, id int) (*rungWorker, error) {
 		now:         p.now,
 		warn:        &throttle{log: p.log, msg: "rendition picture lost", now: p.now},
 		queue:       make(chan rungJob, rungQueue),
+		failed:      p.hardwareFailed,
+		changed:     p.switchTrack,
 	}
 
-	if err := w.openEncoder(p.preset); err != nil {
+	if err := w.openEncoder(p.preset, p.encoder); err != nil {
 		return nil, err
 	}
 
@@ -371,7 +388,7 @@ func (p *Pipeline) Err() error {
 // Status returns a snapshot of the pipeline.
 func (p *Pipeline) Status() Status {
 	p.levelMu.Lock()
-	s := Status{Encoder: p.encoderName(), Level: p.level}
+	s := Status{Encoder: p.encoderName(), Level: p.level, Fallback: p.fellBack}
 	p.levelMu.Unlock()
 
 	for _, w := range p.workers {
@@ -384,6 +401,10 @@ func (p *Pipeline) Status() Status {
 func (p *Pipeline) encoderName() string {
 	if p.videoSrc == nil {
 		return ""
+	}
+
+	if p.encoder != "" {
+		return p.encoder
 	}
 
 	if p.Encoder == "" {

@@ -99,6 +99,7 @@ func (p *Pipeline) dispatch(f *astiav.Frame, arrival time.Time) {
 	if key {
 		p.nextKey = (pts/p.segTicks + 1) * p.segTicks
 		p.applyLevel()
+		p.applyFallback()
 	}
 
 	p.observe(pts)
@@ -108,7 +109,8 @@ func (p *Pipeline) dispatch(f *astiav.Frame, arrival time.Time) {
 			continue
 		}
 
-		job := rungJob{frame: f.Clone(), key: key, preset: p.preset, arrival: arrival}
+		job := rungJob{frame: f.Clone(), key: key, preset: p.preset, encoder: p.encoder,
+			factory: p.factory, arrival: arrival}
 		select {
 		case w.queue <- job:
 		case <-p.ctx.Done():

@@ -1,6 +1,7 @@
 package transcode
 
 import (
+	"bytes"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -18,7 +19,9 @@ type rungJob struct {
 	frame   *astiav.Frame // owned by the worker; nil: stop encoding
 	key     bool          // force a keyframe
 	preset  string        // on keyframes: the preset to encode with
-	arrival time.Time     // when the source unit was read
+	encoder string        // on keyframes: the encoder to encode with
+	factory EncoderFactory
+	arrival time.Time // when the source unit was read
 }
 
 // rungWorker scales and encodes the pictures of one rung on its own goroutine.
@@ -33,13 +36,22 @@ type rungWorker struct {
 	warn        *throttle
 	queue       chan rungJob
 
-	enc     VideoEncoder
-	preset  string
-	sws     *astiav.SoftwareScaleContext
-	swsFrom [3]int // width, height, pixel format the scaler was made for
-	scaled  *astiav.Frame
-	lastDTS int64
-	hasDTS  bool
+	// failed is called, on the worker's goroutine, when a hardware encoder
+	// fails; changed when an encoder's parameter sets differ from the track's.
+	failed  func(w *rungWorker, err error)
+	changed func(t *stream.Track)
+
+	enc      VideoEncoder
+	preset   string
+	encName  string
+	broken   bool // a hardware encoder failed: only libx264 from now on
+	inband   bool // keyframes carry the SPS and PPS
+	sps, pps []byte
+	sws      *astiav.SoftwareScaleContext
+	swsFrom  [3]int // width, height, pixel format the scaler was made for
+	scaled   *astiav.Frame
+	lastDTS  int64
+	hasDTS   bool
 
 	sending bool // dispatcher side: the rung is being fed
 
@@ -47,8 +59,9 @@ type rungWorker struct {
 	frames atomic.Int64
 	lag    atomic.Int64
 
-	statusMu     sync.Mutex
-	statusPreset string
+	statusMu      sync.Mutex
+	statusPreset  string
+	statusEncoder string
 }
 
 // run handles jobs until the queue is closed, then flushes.
@@ -92,10 +105,16 @@ func (w *rungWorker) safely(job rungJob) (err error) {
 	}
 	defer job.frame.Free()
 
-	if job.key && (w.enc == nil || job.preset != w.preset) {
-		w.closeEncoder()
+	if w.broken {
+		job.encoder, job.factory = DefaultEncoder, openX264
+	}
 
-		if err := w.openEncoder(job.preset); err != nil {
+	if job.key && job.factory != nil &&
+		(w.enc == nil || job.preset != w.preset || job.encoder != w.encName) {
+		w.closeEncoder()
+		w.factory = job.factory
+
+		if err := w.openEncoder(job.preset, job.encoder); err != nil {
 			return err
 		}
 	}
@@ -124,6 +143,21 @@ func (w *rungWorker) encode(job rungJob) error {
 
 	pics, err := w.enc.Encode(pic, job.key)
 	w.send(pics)
+
+	if err != nil && w.encName != DefaultEncoder && !w.broken {
+		// The hardware encoder is gone (session limit, device lost): drop it
+		// unflushed and let the pipeline move the input to libx264 at the next
+		// segment boundary; pictures until then are lost on this rung.
+		w.broken = true
+		w.enc.Close()
+		w.enc = nil
+
+		if w.failed != nil {
+			w.failed(w, err)
+		}
+
+		return nil
+	}
 
 	w.active.Store(true)
 	w.frames.Add(1)
@@ -158,7 +192,7 @@ func (w *rungWorker) scale(src *astiav.Frame) error {
 	return nil
 }
 
-func (w *rungWorker) openEncoder(preset string) error {
+func (w *rungWorker) openEncoder(preset, name string) error {
 	enc, err := w.factory(EncoderConfig{
 		Rung: w.rung, Preset: preset, Threads: w.threads, KeyInterval: w.keyInterval,
 	})
@@ -166,10 +200,23 @@ func (w *rungWorker) openEncoder(preset string) error {
 		return err
 	}
 
-	w.enc, w.preset = enc, preset
+	w.enc, w.preset, w.encName = enc, preset, name
+	w.sps, w.pps = enc.ParameterSets()
 	w.statusMu.Lock()
-	w.statusPreset = preset
+	w.statusPreset, w.statusEncoder = preset, name
 	w.statusMu.Unlock()
+
+	if w.track != nil && (!bytes.Equal(w.sps, w.track.SPS) || !bytes.Equal(w.pps, w.track.PPS)) {
+		// Another encoder: a new description of the rendition, and from now on
+		// the parameter sets in-band as well, for sinks that keep the first.
+		t := *w.track
+		t.SPS, t.PPS = w.sps, w.pps
+		w.track, w.inband = &t, true
+
+		if w.changed != nil {
+			w.changed(w.track)
+		}
+	}
 
 	return nil
 }
@@ -201,6 +248,10 @@ func (w *rungWorker) send(pics []Picture) {
 		p.PTS = max(p.PTS, p.DTS)
 		w.lastDTS, w.hasDTS = p.DTS, true
 
+		if w.inband && p.Key {
+			p.NALUs = append([][]byte{w.sps, w.pps}, p.NALUs...)
+		}
+
 		w.emit(&stream.Unit{
 			Track: w.track,
 			PTS:   ticksToDuration(p.PTS),
@@ -221,7 +272,7 @@ func (w *rungWorker) freeScaler() {
 // status reports the rung for Pipeline.Status.
 func (w *rungWorker) status() RungStatus {
 	w.statusMu.Lock()
-	preset := w.statusPreset
+	preset, encoder := w.statusPreset, w.statusEncoder
 	w.statusMu.Unlock()
 
 	lag := time.Duration(w.lag.Load())
@@ -232,6 +283,7 @@ func (w *rungWorker) status() RungStatus {
 		Height:    w.rung.Height,
 		Bitrate:   w.rung.Bitrate,
 		Preset:    preset,
+		Encoder:   encoder,
 		Active:    w.active.Load(),
 		Frames:    w.frames.Load(),
 		Lag:       lag,

@@ -28,6 +28,11 @@ type x264Encoder struct {
 
 // openX264 opens libx264 for one rung.
 func openX264(cfg EncoderConfig) (VideoEncoder, error) {
+	return openX264With(cfg, nil)
+}
+
+// openX264With opens libx264 with some of its options replaced.
+func openX264With(cfg EncoderConfig, replace map[string]string) (VideoEncoder, error) {
 	codec := astiav.FindEncoderByName("libx264")
 	if codec == nil {
 		return nil, errors.New("encoder libx264 is not in this FFmpeg build")
@@ -39,7 +44,7 @@ func openX264(cfg EncoderConfig) (VideoEncoder, error) {
 	}
 
 	e := &x264Encoder{cc: cc, pkt: astiav.AllocPacket()}
-	if err := e.open(codec, cfg); err != nil {
+	if err := e.open(codec, cfg, replace); err != nil {
 		e.Close()
 
 		return nil, fmt.Errorf("opening libx264 for %s preset %s: %w", cfg.Rung.Name, cfg.Preset, err)
@@ -48,7 +53,9 @@ func openX264(cfg EncoderConfig) (VideoEncoder, error) {
 	return e, nil
 }
 
-func (e *x264Encoder) open(codec *astiav.Codec, cfg EncoderConfig) error {
+func (e *x264Encoder) open(codec *astiav.Codec, cfg EncoderConfig,
+	replace map[string]string,
+) error {
 	r := cfg.Rung
 	e.cc.SetWidth(r.Width)
 	e.cc.SetHeight(r.Height)
@@ -66,7 +73,7 @@ func (e *x264Encoder) open(codec *astiav.Codec, cfg EncoderConfig) error {
 	opts := astiav.NewDictionary()
 	defer opts.Free()
 
-	for k, v := range map[string]string{
+	table := map[string]string{
 		"preset":      cfg.Preset,
 		"tune":        "zerolatency",
 		"profile":     "high",
@@ -74,10 +81,13 @@ func (e *x264Encoder) open(codec *astiav.Codec, cfg EncoderConfig) error {
 		"bufsize":     strconv.Itoa(r.Bitrate * vbvSeconds),
 		"forced-idr":  "1",
 		"x264-params": x264Params,
-	} {
-		if err := opts.Set(k, v, astiav.NewDictionaryFlags()); err != nil {
-			return fmt.Errorf("setting %s=%s: %w", k, v, err)
-		}
+	}
+	for k, v := range replace {
+		table[k] = v
+	}
+
+	if err := setOptions(opts, table); err != nil {
+		return err
 	}
 
 	if err := e.cc.Open(codec, opts); err != nil {
