@@ -8,7 +8,10 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
+
+	"github.com/onair/onair/transcode"
 )
 
 // config is the settings of `onair serve`, filled in a fixed order: defaults,
@@ -43,7 +46,7 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 		"account this node serves (default: generated once, kept in --data)")
 	fs.StringVar(&cfg.APIToken, "api-token", "",
 		"bearer token of the REST API (default: generated once, kept in --data)")
-	fs.StringVar(&cfg.HWAccel, "hwaccel", "auto", "video encoder: auto, none")
+	fs.StringVar(&cfg.HWAccel, "hwaccel", "auto", "video encoder: auto, none, nvenc, qsv or vaapi")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "text or json")
 
@@ -110,11 +113,9 @@ func (c *config) validate() error {
 		}
 	}
 
-	switch c.HWAccel {
-	case "auto", "none":
-	default:
-		return fmt.Errorf("--hwaccel %q: want auto or none (hardware encoders are not built yet)",
-			c.HWAccel)
+	if !slices.Contains(transcode.HWAccelChoices, c.HWAccel) {
+		return fmt.Errorf("--hwaccel %q: want %s", c.HWAccel,
+			strings.Join(transcode.HWAccelChoices, ", "))
 	}
 
 	if _, err := parseLevel(c.LogLevel); err != nil {

@@ -30,6 +30,9 @@ type inputs struct {
 	// queue is the transcoder's queue of source units; 0 means transcodeQueue.
 	queue int
 
+	// encoder is the video encoder of every ladder, from probeHWAccel.
+	encoder string
+
 	mu       sync.Mutex
 	hubs     map[string]*stream.Hub
 	sessions map[string]*session
@@ -160,8 +163,9 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 	pres := &packager.Presentation{Log: log.With("component", "packager")}
 	pipe := &transcode.Pipeline{
 		Reader: b.NewReader("transcode", cmp.Or(in.queue, transcodeQueue)),
-		Sink:   pres,
-		Log:    log,
+		Sink:    pres,
+		Log:     log,
+		Encoder: in.encoder,
 	}
 	log = log.With("component", "inputs")
 

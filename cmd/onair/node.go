@@ -39,6 +39,9 @@ type node struct {
 	httpLn net.Listener
 	rtmpLn net.Listener
 
+	// encoder is the video encoder --hwaccel chose at start.
+	encoder string
+
 	wg sync.WaitGroup
 
 	shutdownOnce sync.Once
@@ -78,12 +81,16 @@ func (n *node) Start() error {
 func (n *node) open() error {
 	var err error
 
+	if n.encoder, err = probeHWAccel(n.cfg.HWAccel, n.log); err != nil {
+		return err
+	}
+
 	n.store, err = store.Open(filepath.Join(n.cfg.Data, "onair.db"))
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 
-	n.inputs = &inputs{store: n.store, log: n.log}
+	n.inputs = &inputs{store: n.store, log: n.log, encoder: n.encoder}
 	if err := n.inputs.Start(); err != nil {
 		n.store.Close()
 		return err
@@ -172,6 +179,7 @@ func (n *node) handler() http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ready\n"))
 	})
+	mux.Handle("GET /metrics", &metrics{inputs: n.inputs})
 	mux.Handle("/", origin.Handler())
 
 	return mux

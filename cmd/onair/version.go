@@ -17,5 +17,8 @@ func printVersion() int {
 		fmt.Println(line)
 	}
 
+	res, _ := transcode.ProbeEncoders(transcode.HWAccelAuto)
+	fmt.Printf("hwaccel auto: ladders use %s (%s)\n", res.Encoder, res.Reasons())
+
 	return 0
 }
