@@ -162,7 +162,7 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 	log := in.log.With("input", uid)
 	pres := &packager.Presentation{Log: log.With("component", "packager")}
 	pipe := &transcode.Pipeline{
-		Reader: b.NewReader("transcode", cmp.Or(in.queue, transcodeQueue)),
+		Reader:  b.NewReader("transcode", cmp.Or(in.queue, transcodeQueue)),
 		Sink:    pres,
 		Log:     log,
 		Encoder: in.encoder,
