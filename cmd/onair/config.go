@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,6 +21,10 @@ type config struct {
 	Data       string
 	HTTP       string
 	RTMP       string
+	RTMPS      string
+	TLSCert    string
+	TLSKey     string
+	SRT        string
 	PublicURL  string
 	IngestHost string
 	AccountID  string
@@ -38,6 +43,11 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 		"directory for the SQLite file, segments and generated keys")
 	fs.StringVar(&cfg.HTTP, "http", ":8080", "address of the REST API and playback")
 	fs.StringVar(&cfg.RTMP, "rtmp", ":1935", "address of RTMP ingest; empty disables")
+	fs.StringVar(&cfg.RTMPS, "rtmps", ":1936", "address of RTMPS ingest and playback; empty disables")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "",
+		"certificate file of RTMPS (default: self-signed, generated once in --data)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "key file of --tls-cert")
+	fs.StringVar(&cfg.SRT, "srt", ":8890", "UDP address of SRT ingest and playback; empty disables")
 	fs.StringVar(&cfg.PublicURL, "public-url", "",
 		"base of the playback URLs the API returns (default: http://localhost:<port of --http>)")
 	fs.StringVar(&cfg.IngestHost, "ingest-host", "",
@@ -103,8 +113,13 @@ func (c *config) validate() error {
 		c.IngestHost = u.Hostname()
 	}
 
-	for name, addr := range map[string]string{"--http": c.HTTP, "--rtmp": c.RTMP} {
-		if addr == "" && name == "--rtmp" {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key: give both or neither")
+	}
+
+	for name, addr := range map[string]string{"--http": c.HTTP, "--rtmp": c.RTMP,
+		"--rtmps": c.RTMPS, "--srt": c.SRT} {
+		if addr == "" && name != "--http" {
 			continue
 		}
 

@@ -95,13 +95,16 @@ var errShuttingDown = errors.New("onair is shutting down")
 
 // PublishHub implements stream.Directory for publishers.
 func (in *inputs) PublishHub(protocol, key string) (*stream.Hub, stream.Secret, error) {
-	li, err := in.store.LiveInputByStreamKey(context.Background(), key)
+	li, err := in.publishInput(protocol, key)
 	h, secret, err := in.admit(li, err)
 
 	if err == nil {
+		// The RTMP key stands for all of an input's keys: they rotate together.
 		in.mu.Lock()
-		in.keys[li.UID] = key
+		in.keys[li.UID] = li.StreamKey
 		in.mu.Unlock()
+
+		secret = srtSecret(protocol, li.SRTPassphrase)
 	}
 
 	return h, secret, err
@@ -109,8 +112,14 @@ func (in *inputs) PublishHub(protocol, key string) (*stream.Hub, stream.Secret, 
 
 // PlaybackHub implements stream.Directory for players.
 func (in *inputs) PlaybackHub(protocol, key string) (*stream.Hub, stream.Secret, error) {
-	li, err := in.store.LiveInputByPlaybackKey(context.Background(), key)
-	return in.admit(li, err)
+	li, err := in.playbackInput(protocol, key)
+	h, secret, err := in.admit(li, err)
+
+	if err == nil {
+		secret = srtSecret(protocol, li.SRTPlaybackPassphrase)
+	}
+
+	return h, secret, err
 }
 
 func (in *inputs) admit(li *store.LiveInput, err error) (*stream.Hub, stream.Secret, error) {

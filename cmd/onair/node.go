@@ -39,6 +39,9 @@ type node struct {
 	httpLn net.Listener
 	rtmpLn net.Listener
 
+	// ingest holds the RTMPS and SRT servers.
+	ingest ingestListeners
+
 	// encoder is the video encoder --hwaccel chose at start.
 	encoder string
 
@@ -135,6 +138,16 @@ func (n *node) listen() error {
 		}
 	}
 
+	if err := n.ingest.start(n); err != nil {
+		if n.rtmp != nil {
+			n.rtmp.Close()
+		}
+
+		n.httpLn.Close()
+
+		return err
+	}
+
 	n.http = &http.Server{Handler: n.handler(), ErrorLog: slog.NewLogLogger(
 		n.log.With("component", "http").Handler(), slog.LevelWarn)}
 
@@ -164,6 +177,8 @@ func (n *node) handler() http.Handler {
 			PublicURL:  n.cfg.PublicURL,
 			IngestHost: n.cfg.IngestHost,
 			RTMPPort:   portOf(n.rtmpLn),
+			RTMPSPort:  n.ingest.rtmpsPort(),
+			SRTPort:    n.ingest.srtPort,
 		},
 		Notify: n.inputs,
 		Live:   n.inputs,
@@ -204,6 +219,7 @@ func (n *node) shutdown(ctx context.Context) error {
 			n.rtmp.Close()
 		}
 
+		n.ingest.close()
 		n.inputs.Close()
 	}()
 
