@@ -47,6 +47,7 @@ type conn struct {
 	tl      timeline
 	drops   packetErrors
 	clean   bool // the publisher ended with deleteStream or FCUnpublish
+	playing bool // a player was admitted (conn_play.go)
 	rebased bool // a rebase was logged
 }
 
@@ -99,13 +100,6 @@ func (c *conn) OnConnect(_ uint32, cmd *message.NetConnectionConnect) error {
 	return nil
 }
 
-// OnPlay refuses playback, which a later version will serve.
-func (c *conn) OnPlay(_ *gortmp.StreamContext, _ uint32, _ *message.NetStreamPlay) error {
-	c.refuse(errPlayNotSupported)
-
-	return errPlayNotSupported
-}
-
 // OnFCUnpublish marks a clean end of publishing.
 func (c *conn) OnFCUnpublish(_ uint32, _ *message.NetStreamFCUnpublish) error {
 	c.clean = true
@@ -126,7 +120,7 @@ func (c *conn) OnDeleteStream(_ uint32, _ *message.NetStreamDeleteStream) error 
 func (c *conn) OnPublish(
 	ctx *gortmp.StreamContext, ts uint32, cmd *message.NetStreamPublish,
 ) error {
-	if c.pub != nil {
+	if c.pub != nil || c.playing {
 		c.refuse(errAlreadyPublishing)
 
 		return errAlreadyPublishing

@@ -9,9 +9,6 @@ var ErrConnectionLost = errors.New("rtmp connection lost")
 // ErrServerClosed is the reason given to publishers cut off by Server.Close.
 var ErrServerClosed = errors.New("rtmp server closed")
 
-// errPlayNotSupported refuses a play command.
-var errPlayNotSupported = errors.New("playback over rtmp is not supported yet")
-
 // errAlreadyPublishing refuses a second publish on one connection.
 var errAlreadyPublishing = errors.New("connection is already publishing")
 

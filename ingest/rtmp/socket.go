@@ -12,6 +12,7 @@ type socket struct {
 	net.Conn
 	c       *conn
 	timeout time.Duration
+	gate    playGate // opened before each read, see conn_play.go
 
 	mu      sync.Mutex
 	readErr error
@@ -19,6 +20,7 @@ type socket struct {
 
 // Read reads with a deadline and records the first error.
 func (s *socket) Read(b []byte) (int, error) {
+	s.gate.open()
 	_ = s.Conn.SetReadDeadline(time.Now().Add(s.timeout))
 
 	n, err := s.Conn.Read(b)
@@ -31,6 +33,14 @@ func (s *socket) Read(b []byte) (int, error) {
 	}
 
 	return n, err
+}
+
+// Write writes with a deadline, so that a player that stopped reading is
+// closed instead of holding its connection open.
+func (s *socket) Write(b []byte) (int, error) {
+	_ = s.Conn.SetWriteDeadline(time.Now().Add(playerWriteTimeout))
+
+	return s.Conn.Write(b)
 }
 
 // err returns the first read error, or nil.
