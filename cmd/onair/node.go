@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,11 +12,19 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/onair/onair/api"
 	"github.com/onair/onair/delivery"
 	"github.com/onair/onair/ingest/rtmp"
 	"github.com/onair/onair/store"
+)
+
+// Limits of the HTTP server's connections. There is no write timeout: a
+// blocking LL-HLS reload or a long download is a legitimate slow answer.
+const (
+	httpHeaderTimeout = 10 * time.Second
+	httpIdleTimeout   = 2 * time.Minute
 )
 
 // node is one `onair serve` process: the store, the live inputs, the ingest
@@ -30,6 +39,9 @@ type node struct {
 
 	// tokenFile is where the API token is kept, when it was not given.
 	tokenFile string
+
+	// headerTimeout replaces httpHeaderTimeout when set (tests).
+	headerTimeout time.Duration
 
 	store  *store.Store
 	inputs *inputs
@@ -148,8 +160,15 @@ func (n *node) listen() error {
 		return err
 	}
 
-	n.http = &http.Server{Handler: n.handler(), ErrorLog: slog.NewLogLogger(
-		n.log.With("component", "http").Handler(), slog.LevelWarn)}
+	n.http = &http.Server{
+		Handler: n.handler(),
+		// A client that never finishes its headers or idles forever must
+		// not hold a file handle that publishers and players need.
+		ReadHeaderTimeout: cmp.Or(n.headerTimeout, httpHeaderTimeout),
+		IdleTimeout:       httpIdleTimeout,
+		ErrorLog: slog.NewLogLogger(n.log.With("component", "http").Handler(),
+			slog.LevelWarn),
+	}
 
 	n.wg.Add(1)
 	go func() {

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -194,4 +196,35 @@ func getWith(t *testing.T, base, account, token, uid string) int {
 	resp.Body.Close()
 
 	return resp.StatusCode
+}
+
+// TestHTTPDropsStalledHeaders: a client that never finishes its request
+// headers is disconnected by the server instead of holding a handle.
+func TestHTTPDropsStalledHeaders(t *testing.T) {
+	cfg := &config{Data: t.TempDir(), HTTP: "127.0.0.1:0", RTMP: "", HWAccel: "none",
+		LogLevel: "info", LogFormat: "text"}
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	n := &node{cfg: cfg, log: slog.New(slog.DiscardHandler), headerTimeout: 200 * time.Millisecond}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Shutdown(context.Background())
+
+	conn, err := net.Dial("tcp", n.httpLn.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+
+	conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n"))
+
+	// The server closes the connection; the read's own deadline only keeps a
+	// broken server from hanging the test.
+	conn.SetReadDeadline(time.Now().Add(time.Minute))
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Fatalf("connection with stalled headers was not closed by the server: %v", err)
+	}
 }
