@@ -43,20 +43,40 @@ func TestPlanLadder(t *testing.T) {
 			want: []Rung{{"360p", 640, 360, 60, 1_200_000}},
 		},
 		{
-			name: "432p12.5", width: 768, height: 432, fps: 12.5,
-			want: []Rung{{"360p", 640, 360, 12.5, 800_000}},
+			name: "432p12.5 keeps a rung of its own size", width: 768, height: 432, fps: 12.5,
+			want: []Rung{{"432p", 768, 432, 12.5, 1_134_000}, {"360p", 640, 360, 12.5, 800_000}},
+		},
+		{
+			name: "just under 720p keeps its own size", width: 1279, height: 719, fps: 30,
+			want: []Rung{
+				{"718p", 1278, 718, 30, 2_792_227},
+				{"480p", 854, 480, 30, 1_400_000},
+				{"360p", 640, 360, 30, 800_000},
+			},
+		},
+		{
+			name: "just over 360p needs no rung of its own", width: 658, height: 370, fps: 30,
+			want: []Rung{{"360p", 640, 360, 30, 800_000}},
 		},
 		{
 			name: "below 360p keeps its own even size", width: 321, height: 241, fps: 25,
 			want: []Rung{{"240p", 320, 240, 25, 500_000}},
 		},
 		{
-			name: "portrait", width: 720, height: 1280, fps: 30,
+			name: "portrait is laddered by its short side", width: 720, height: 1280, fps: 30,
 			want: []Rung{
-				{"1080p", 608, 1080, 30, 5_000_000},
-				{"720p", 406, 720, 30, 2_800_000},
-				{"480p", 270, 480, 30, 1_400_000},
-				{"360p", 202, 360, 30, 800_000},
+				{"720p", 720, 1280, 30, 2_800_000},
+				{"480p", 480, 854, 30, 1_400_000},
+				{"360p", 360, 640, 30, 800_000},
+			},
+		},
+		{
+			name: "phone portrait 1080x1920", width: 1080, height: 1920, fps: 30,
+			want: []Rung{
+				{"1080p", 1080, 1920, 30, 5_000_000},
+				{"720p", 720, 1280, 30, 2_800_000},
+				{"480p", 480, 854, 30, 1_400_000},
+				{"360p", 360, 640, 30, 800_000},
 			},
 		},
 		{
