@@ -2,12 +2,15 @@ package delivery
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/onair/onair/packager"
@@ -20,7 +23,25 @@ const (
 	playlistCache = "max-age=1"
 	segmentCache  = "public, max-age=86400, immutable"
 	errorCache    = "no-store"
+
+	// blockedCache is for playlists answered after a blocking reload: every
+	// later answer to the same query also holds the part asked for, so a
+	// cache may share one for as long as the playlist's segments last.
+	blockedCache = "public, max-age=6"
 )
+
+// ClockPath is the path of the origin's clock, the DASH UTCTiming source.
+const ClockPath = "/time"
+
+// clockFromManifest is ClockPath relative to /{id}/manifest/video.mpd: DASH
+// players resolve UTCTiming URLs against the MPD's, so it works through any
+// edge in front.
+const clockFromManifest = "../.." + ClockPath
+
+// blockTargets is how many target durations a blocking playlist reload or a
+// preload hint's part waits (RFC 8216bis 6.2.5.2), after which a playlist
+// answers 503 and a part 404.
+const blockTargets = 3
 
 // CORS headers of every playback response.
 const (
@@ -45,21 +66,26 @@ type Origin struct {
 
 	// Log receives the origin's lines; nil discards them.
 	Log *slog.Logger
+
+	// BlockTimeout bounds how long a blocking reload or a preload hint's
+	// part waits. Zero means three target durations of the presentation.
+	BlockTimeout time.Duration
 }
 
-// Handler returns the handler of the playback paths: /{id}/manifest/... and
-// /{id}/lifecycle.
+// Handler returns the handler of the playback paths: /{id}/manifest/...,
+// /{id}/lifecycle and the clock at ClockPath.
 func (o *Origin) Handler() http.Handler {
 	log := o.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 
-	h := &handler{presentations: o.Presentations, log: log}
+	h := &handler{presentations: o.Presentations, log: log, timeout: o.BlockTimeout}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{id}/manifest/{uri...}", h.manifest)
 	mux.HandleFunc("/{id}/lifecycle", h.lifecycle)
+	mux.HandleFunc(ClockPath, clock)
 
 	return cors(mux)
 }
@@ -68,6 +94,7 @@ func (o *Origin) Handler() http.Handler {
 type handler struct {
 	presentations Presentations
 	log           *slog.Logger
+	timeout       time.Duration
 }
 
 // cors adds the CORS headers to every response and answers preflights.
@@ -109,11 +136,48 @@ func (h *handler) manifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	res, err := p.Open(r.PathValue("uri"))
-	if errors.Is(err, packager.ErrNotFound) {
+	req, err := playbackRequest(r.PathValue("uri"), r.URL.Query())
+	if err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+
+		return
+	}
+
+	timeout := h.timeout
+	if timeout <= 0 {
+		timeout = blockTargets * p.TargetDuration()
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+
+	res, err := p.Serve(ctx, req)
+
+	switch {
+	case errors.Is(err, packager.ErrNotFound):
 		fail(w, http.StatusNotFound, "not found")
 
 		return
+
+	case errors.Is(err, packager.ErrTooFarAhead):
+		fail(w, http.StatusBadRequest, "_HLS_msn or _HLS_part too far ahead of the live edge")
+
+		return
+
+	case errors.Is(err, context.DeadlineExceeded) && req.Reload == nil:
+		fail(w, http.StatusNotFound, "part not written in time")
+
+		return
+
+	case errors.Is(err, context.DeadlineExceeded):
+		// RFC 8216bis 6.2.5.2: the part did not come within three target
+		// durations.
+		fail(w, http.StatusServiceUnavailable, "part not written in time")
+
+		return
+
+	case r.Context().Err() != nil:
+		return // the player went away
 	}
 
 	if err != nil {
@@ -127,9 +191,13 @@ func (h *handler) manifest(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Content-Type", contentType(res))
 	hdr.Set("ETag", etag(res.Data))
 
-	if res.Kind == packager.KindInit || res.Kind == packager.KindSegment {
+	switch {
+	case res.Kind == packager.KindInit || res.Kind == packager.KindSegment ||
+		res.Kind == packager.KindPart:
 		hdr.Set("Cache-Control", segmentCache)
-	} else {
+	case res.Blocked:
+		hdr.Set("Cache-Control", blockedCache)
+	default:
 		hdr.Set("Cache-Control", playlistCache)
 	}
 
@@ -137,11 +205,55 @@ func (h *handler) manifest(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(res.Data))
 }
 
-// contentType returns the media type of a resource (RFC 8216 4, RFC 4337).
+// playbackRequest reads what the query string of a playback request asks:
+// protocol=llhls on the multivariant playlist, and the blocking reload of an
+// LL-HLS media playlist, _HLS_msn with an optional _HLS_part (RFC 8216bis
+// 6.2.5.2; _HLS_skip is ignored: no playlist offers skipping). Part URIs
+// wait for their part, as preload hints ask (RFC 8216bis 6.2.5.3).
+func playbackRequest(uri string, q url.Values) (packager.Request, error) {
+	req := packager.Request{
+		URI:        uri,
+		LowLatency: q.Get("protocol") == "llhls",
+		Wait:       true,
+		ClockURL:   clockFromManifest,
+	}
+
+	msn, part := q.Get("_HLS_msn"), q.Get("_HLS_part")
+	if msn == "" && part == "" {
+		return req, nil
+	}
+
+	if msn == "" {
+		return req, errors.New("_HLS_part without _HLS_msn")
+	}
+
+	n, err := strconv.ParseUint(msn, 10, 64)
+	if err != nil {
+		return req, fmt.Errorf("_HLS_msn %.20q is not a media sequence number", msn)
+	}
+
+	req.Reload = &packager.Reload{MSN: n, Part: -1}
+
+	if part != "" {
+		m, err := strconv.ParseUint(part, 10, 31)
+		if err != nil {
+			return req, fmt.Errorf("_HLS_part %.20q is not a part index", part)
+		}
+
+		req.Reload.Part = int(m)
+	}
+
+	return req, nil
+}
+
+// contentType returns the media type of a resource (RFC 8216 4, RFC 4337,
+// ISO/IEC 23009-1 C.1).
 func contentType(res *packager.Resource) string {
 	switch {
 	case res.Kind == packager.KindMultivariant || res.Kind == packager.KindMediaPlaylist:
 		return "application/vnd.apple.mpegurl"
+	case res.Kind == packager.KindMPD:
+		return "application/dash+xml"
 	case res.Video:
 		return "video/mp4"
 	default:
@@ -196,4 +308,21 @@ func fail(w http.ResponseWriter, status int, msg string) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	fmt.Fprintln(w, msg)
+}
+
+// clock answers the time, in ISO 8601 UTC with milliseconds, for DASH
+// players' UTCTiming (urn:mpeg:dash:utc:http-iso:2014).
+func clock(w http.ResponseWriter, r *http.Request) {
+	body := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("Cache-Control", errorCache)
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+
+	if r.Method == http.MethodHead {
+		return
+	}
+
+	w.Write([]byte(body))
 }

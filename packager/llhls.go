@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
+	"time"
 )
 
 const (
@@ -255,10 +257,49 @@ func (p *Presentation) await(ctx context.Context, name string,
 			return err
 		}
 
-		select {
-		case <-updated:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := p.sleep(ctx, updated); err != nil {
+			return err
 		}
 	}
+}
+
+// TargetDuration returns the playlists' EXT-X-TARGETDURATION; a blocking
+// reload should give up after three of them (RFC 8216bis 6.2.5.2).
+func (p *Presentation) TargetDuration() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	if !p.started {
+		return time.Duration(math.Ceil(DefaultSegmentDuration.Seconds())) * time.Second
+	}
+
+	return time.Duration(p.targetDuration()) * time.Second
+}
+
+// sleep waits for updated to close or ctx to end, counted in p.waiting.
+func (p *Presentation) sleep(ctx context.Context, updated <-chan struct{}) error {
+	p.mu.Lock()
+	p.waiting++
+	p.mu.Unlock()
+
+	defer func() {
+		p.mu.Lock()
+		p.waiting--
+		p.mu.Unlock()
+	}()
+
+	select {
+	case <-updated:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Waiting returns how many readers are waiting for a part or a segment.
+func (p *Presentation) Waiting() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	return p.waiting
 }

@@ -96,6 +96,7 @@ type Presentation struct {
 	lastWarn   map[string]time.Time // throttles per-unit warnings, by message
 	changed    bool                 // a part, segment or the end came during this call
 	updated    chan struct{}        // closed and replaced when changed
+	waiting    int                  // readers waiting on updated
 }
 
 // Start prepares a rendition for every H.264 and AAC track and writes their
