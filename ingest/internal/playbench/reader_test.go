@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -15,15 +14,6 @@ import (
 	"github.com/haivision/srtgo"
 	gortmp "github.com/yutopp/go-rtmp"
 	"github.com/yutopp/go-rtmp/message"
-)
-
-// MPEG-TS packet layout (ISO/IEC 13818-1 2.4.3.2) and the PES stream IDs of
-// video (table 2-22: 1110 xxxx).
-const (
-	tsPacketSize = 188
-	tsSyncByte   = 0x47
-	pesVideoMask = 0xf0
-	pesVideoID   = 0xe0
 )
 
 // arrivals holds, per frame index, when a reader had the whole frame.
@@ -82,25 +72,6 @@ func readRTMP(ctx context.Context, addr string, tc *tls.Config, key string, got 
 
 			got.note(b, at)
 		}
-	}
-}
-
-// readRelay reads the relay's length-prefixed frames until it closes.
-func readRelay(r io.Reader, got arrivals) error {
-	br := bufio.NewReader(r)
-	var size [4]byte
-
-	for {
-		if _, err := io.ReadFull(br, size[:]); err != nil {
-			return endOfPlayback(context.Background(), err)
-		}
-
-		b := make([]byte, binary.BigEndian.Uint32(size[:]))
-		if _, err := io.ReadFull(br, b); err != nil {
-			return err
-		}
-
-		got.note(b, time.Now())
 	}
 }
 
@@ -179,76 +150,4 @@ func (r *srtReader) run(ctx context.Context, got arrivals) error {
 			frames.packet(p[:tsPacketSize], at)
 		}
 	}
-}
-
-// tsFrames cuts the video PES packets of an MPEG-TS stream into frames: a
-// packet with payload_unit_start_indicator set and a video PES header begins
-// the next one. A frame is whole when the packet before the next one came.
-type tsFrames struct {
-	onFrame func(b []byte, at time.Time)
-
-	pid  int
-	buf  []byte // the frame being gathered; nil before the first
-	last time.Time
-}
-
-// packet takes one TS packet that arrived at at.
-func (f *tsFrames) packet(p []byte, at time.Time) {
-	if len(p) != tsPacketSize || p[0] != tsSyncByte {
-		return
-	}
-
-	pid := int(p[1]&0x1f)<<8 | int(p[2])
-	start := p[1]&0x40 != 0
-
-	payload, ok := tsPayload(p)
-	if !ok {
-		return
-	}
-
-	switch {
-	case start && isVideoPES(payload):
-		f.flush()
-		f.pid = pid
-		f.buf = append(f.buf, payload...)
-		f.last = at
-
-	case f.buf != nil && pid == f.pid && !start:
-		f.buf = append(f.buf, payload...)
-		f.last = at
-	}
-}
-
-// flush hands the frame gathered so far to onFrame.
-func (f *tsFrames) flush() {
-	if len(f.buf) > 0 {
-		f.onFrame(f.buf, f.last)
-	}
-
-	if f.buf != nil {
-		f.buf = f.buf[:0]
-	}
-}
-
-// tsPayload returns the payload of a packet, after its adaptation field
-// (ISO/IEC 13818-1 2.4.3.5).
-func tsPayload(p []byte) ([]byte, bool) {
-	control := p[3] >> 4 & 3
-	off := 4
-
-	if control&2 != 0 {
-		off += 1 + int(p[4])
-	}
-
-	if control&1 == 0 || off >= tsPacketSize {
-		return nil, false
-	}
-
-	return p[off:], true
-}
-
-// isVideoPES reports whether b begins with the header of a video PES packet
-// (ISO/IEC 13818-1 2.4.3.6).
-func isVideoPES(b []byte) bool {
-	return len(b) >= 4 && b[0] == 0 && b[1] == 0 && b[2] == 1 && b[3]&pesVideoMask == pesVideoID
 }
