@@ -86,6 +86,10 @@ func printTable(w io.Writer, cases []playCase, results map[string]*measurement) 
 		}
 	}
 
+	fmt.Fprintln(w, "\nSRT holds every packet for the latency in force, the larger of the "+
+		"reader's receiver\nlatency and the sender's peer latency (SRT draft, TSBPD). onair's "+
+		"listener sets none\n(LatencyMS 0, as onair serve runs it), so its peer latency is "+
+		"libsrt's 0 and the\nreader's own setting decides: 120ms unless it asks for less.")
 	fmt.Fprintln(w)
 }
 
