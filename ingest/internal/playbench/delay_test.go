@@ -128,6 +128,7 @@ func session(pc playCase, m *measurement) error {
 
 	if err := waitLive(hub, pubDone); err != nil {
 		<-pubDone
+		wg.Wait() // the publisher closed the relay on its way out
 
 		return errors.Join(err, pubErr)
 	}

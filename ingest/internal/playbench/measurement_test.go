@@ -63,11 +63,15 @@ func printTable(w io.Writer, cases []playCase, results map[string]*measurement) 
 	fmt.Fprintf(w, "%-31s %6s %9s %9s %9s %9s %11s %11s %9s  %s\n", "reader", "frames",
 		"p50", "p90", "p99", "max", "relay p90", "p90-relay", "p90/relay", "target")
 
+	srtPlayed := false
+
 	for _, pc := range cases {
 		m := results[pc.name]
 		if m == nil {
 			continue
 		}
+
+		srtPlayed = srtPlayed || pc.protocol == "srt"
 
 		p90, floor := percentile(m.delays, 90), percentile(m.floor, 90)
 		verdict := "pass"
@@ -86,10 +90,13 @@ func printTable(w io.Writer, cases []playCase, results map[string]*measurement) 
 		}
 	}
 
-	fmt.Fprintln(w, "\nSRT holds every packet for the latency in force, the larger of the "+
-		"reader's receiver\nlatency and the sender's peer latency (SRT draft, TSBPD). onair's "+
-		"listener sets none\n(LatencyMS 0, as onair serve runs it), so its peer latency is "+
-		"libsrt's 0 and the\nreader's own setting decides: 120ms unless it asks for less.")
+	if srtPlayed {
+		fmt.Fprintln(w, "\nSRT holds every packet for the latency in force, the larger of the "+
+			"reader's receiver\nlatency and the sender's peer latency (SRT draft, TSBPD). onair's "+
+			"listener sets none\n(LatencyMS 0, as onair serve runs it), so its peer latency is "+
+			"libsrt's 0 and the\nreader's own setting decides: 120ms unless it asks for less.")
+	}
+
 	fmt.Fprintln(w)
 }
 

@@ -19,7 +19,7 @@ var (
 )
 
 // The stream the publisher sends: 25 fps with a keyframe every 2 s, at about
-// 1.4 Mbit/s.
+// 1.1 Mbit/s.
 const (
 	frameInterval = 40 * time.Millisecond
 	keyInterval   = 50
@@ -27,9 +27,10 @@ const (
 	frameSize     = 5000
 )
 
-// frameMarker precedes the decimal index written into every picture, so that
-// a reader finds it in an FLV tag or an MPEG-TS PES alike; neither holds
-// zero bytes, which Annex B would take for a start code.
+// frameMarker precedes the eight decimal digits of the index written into
+// every picture, so that a reader finds it in an FLV tag or an MPEG-TS PES
+// alike; marker and digits hold no zero byte, which Annex B could take for
+// part of a start code.
 const frameMarker = "onair-frame:"
 
 // frameIndex finds the index written by picture in b.

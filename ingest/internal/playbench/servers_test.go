@@ -16,6 +16,7 @@ type directory struct {
 	hub *stream.Hub
 }
 
+// PublishHub opens the input to publishKey.
 func (d *directory) PublishHub(_, key string) (*stream.Hub, stream.Secret, error) {
 	if key != publishKey {
 		return nil, "", &stream.AuthError{Reason: stream.AuthUnknownKey}
@@ -24,6 +25,7 @@ func (d *directory) PublishHub(_, key string) (*stream.Hub, stream.Secret, error
 	return d.hub, "", nil
 }
 
+// PlaybackHub opens the input to playbackKey, with a passphrase over SRT.
 func (d *directory) PlaybackHub(protocol, key string) (*stream.Hub, stream.Secret, error) {
 	if key != playbackKey {
 		return nil, "", &stream.AuthError{Reason: stream.AuthUnknownKey}
