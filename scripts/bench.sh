@@ -4,12 +4,17 @@
 #                    arguments (or BENCH_ARGS) go to it, e.g. -runs 3;
 #   onair-edgebench  the caching edge against nginx serving the same files,
 #                    and origin requests per segment under 1,000 viewers;
-#                    EDGEBENCH_ARGS go to it, e.g. -duration 10s.
+#                    EDGEBENCH_ARGS go to it, e.g. -duration 10s;
+#   PlaybackDelay    a go test benchmark: the delay from an RTMP publisher
+#                    to readers over RTMP, RTMPS and SRT against a loopback
+#                    TCP relay, with the 200 ms p90 target (about 45 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bench-deps.sh
 go build ${GOFLAGS:-} -o bin/onair-bench ./cmd/onair-bench
 go build ${GOFLAGS:-} -o bin/onair-edgebench ./cmd/onair-edgebench
 ./bin/onair-bench ${BENCH_ARGS:-} "$@"
+echo
+go test ${GOFLAGS:-} -run '^$' -bench PlaybackDelay -benchtime 1x ./ingest/internal/playbench
 echo
 exec ./bin/onair-edgebench ${EDGEBENCH_ARGS:-}
