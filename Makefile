@@ -12,7 +12,7 @@ TEST_TIMEOUT ?= 20m
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-deps: ## install the missing Debian packages (FFmpeg 5.1 and libsrt dev files, ffmpeg, GStreamer)
+deps: ## install the missing Debian packages (FFmpeg 5.1, libsrt, ffmpeg, GStreamer, Chromium) and the player test's npm packages
 	@./scripts/deps.sh
 
 build: deps ## build bin/onair
