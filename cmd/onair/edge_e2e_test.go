@@ -55,7 +55,8 @@ var (
 
 // smallClip returns the 768x432 12.5 fps sample clip, whose ladder is two
 // cheap rungs (432p and 360p), or a 30 s testsrc2 + sine clip of the same
-// shape made with ffmpeg when ../shared/media is missing.
+// shape made with ffmpeg when ../shared/media is missing (TestMain removes
+// it).
 func smallClip(t *testing.T) string {
 	t.Helper()
 
@@ -85,8 +86,6 @@ func smallClip(t *testing.T) string {
 	if smallErr != nil {
 		t.Fatal(smallErr)
 	}
-
-	t.Cleanup(func() { os.RemoveAll(filepath.Dir(smallPath)) })
 
 	return smallPath
 }
