@@ -7,7 +7,9 @@
 #                    EDGEBENCH_ARGS go to it, e.g. -duration 10s;
 #   PlaybackDelay    a go test benchmark: the delay from an RTMP publisher
 #                    to readers over RTMP, RTMPS and SRT against a loopback
-#                    TCP relay, with the 200 ms p90 target (about 45 s).
+#                    TCP relay, with the 200 ms p90 target (about 45 s);
+#   PartLatency      LL-HLS: from a picture's write into the hub to its part
+#                    answering over HTTP, against the part target (30 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bench-deps.sh
@@ -17,4 +19,6 @@ go build ${GOFLAGS:-} -o bin/onair-edgebench ./cmd/onair-edgebench
 echo
 go test ${GOFLAGS:-} -run '^$' -bench PlaybackDelay -benchtime 1x ./ingest/internal/playbench
 echo
-exec ./bin/onair-edgebench ${EDGEBENCH_ARGS:-}
+./bin/onair-edgebench ${EDGEBENCH_ARGS:-}
+echo
+go test ${GOFLAGS:-} -run '^$' -bench PartLatency -benchtime 1x ./delivery/internal/partbench/

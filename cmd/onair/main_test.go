@@ -275,8 +275,10 @@ func TestMain(m *testing.M) {
 	}
 
 	code := m.Run()
-	if clipPath != "" {
-		os.RemoveAll(filepath.Dir(clipPath))
+	for _, p := range []string{clipPath, smallPath} {
+		if p != "" {
+			os.RemoveAll(filepath.Dir(p))
+		}
 	}
 
 	os.Exit(code)
