@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/onair/onair/ingest/stream"
+	"github.com/onair/onair/restream/destination"
 )
 
 // Default backoff between attempts to reach a destination.
@@ -231,7 +232,7 @@ func (m *Manager) input(uid string) *liveInput {
 func (m *Manager) startOutput(inputUID string, li *liveInput, cfg Output) {
 	log := m.log.With("input", inputUID, "output", cfg.UID)
 
-	dest, err := ParseDestination(cfg.URL, cfg.StreamKey)
+	dest, err := destination.Parse(cfg.URL, cfg.StreamKey)
 	if err != nil {
 		// The API validated it; a row written by hand is refused here.
 		log.Warn("output not started", "reason", err)

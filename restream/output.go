@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/onair/onair/ingest/stream"
+	"github.com/onair/onair/restream/destination"
 )
 
 // Limits of an output.
@@ -33,7 +34,7 @@ const (
 // enabled; it goes from broadcast to broadcast until it is stopped.
 type output struct {
 	uid  string
-	dest *Destination
+	dest *destination.Destination
 	m    *Manager
 	log  *slog.Logger
 

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/onair/onair/ingest/stream"
+	"github.com/onair/onair/restream/destination"
 )
 
 // pusher is one open connection to a destination that takes a broadcast's
@@ -19,10 +20,10 @@ type pusher interface {
 
 // dialFunc opens a connection to d for a broadcast of tracks, giving up when
 // ctx is done.
-type dialFunc func(ctx context.Context, d *Destination, tracks []*stream.Track) (pusher, error)
+type dialFunc func(ctx context.Context, d *destination.Destination, tracks []*stream.Track) (pusher, error)
 
 // dial picks the client of d's scheme.
-func dial(ctx context.Context, d *Destination, tracks []*stream.Track) (pusher, error) {
+func dial(ctx context.Context, d *destination.Destination, tracks []*stream.Track) (pusher, error) {
 	if d.Scheme == "srt" {
 		return dialSRT(ctx, d, tracks)
 	}

@@ -13,12 +13,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	gortmp "github.com/yutopp/go-rtmp"
 	"github.com/yutopp/go-rtmp/message"
-	"github.com/sirupsen/logrus"
 
 	"github.com/onair/onair/ingest/rtmp"
 	"github.com/onair/onair/ingest/stream"
+	"github.com/onair/onair/restream/destination"
 )
 
 // Limits of an RTMP push.
@@ -82,7 +83,7 @@ type rtmpPusher struct {
 
 // dialRTMP connects, publishes d.Name in d.App and sends the sequence
 // headers.
-func dialRTMP(ctx context.Context, d *Destination, tracks []*stream.Track) (pusher, error) {
+func dialRTMP(ctx context.Context, d *destination.Destination, tracks []*stream.Track) (pusher, error) {
 	if !carriesFLV(tracks) {
 		return nil, errNoTracks
 	}
@@ -129,7 +130,7 @@ func cmpErr(cause, err error) error {
 	return err
 }
 
-func (p *rtmpPusher) open(ctx context.Context, d *Destination) error {
+func (p *rtmpPusher) open(ctx context.Context, d *destination.Destination) error {
 	nd := &net.Dialer{Control: p.handle.control}
 	cfg := &gortmp.ConnConfig{Logger: p.status.logger()}
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/onair/onair/ingest/srt"
 	"github.com/onair/onair/ingest/stream"
+	"github.com/onair/onair/restream/destination"
 )
 
 // Limits of an SRT push.
@@ -38,7 +39,7 @@ type srtPusher struct {
 
 // dialSRT resolves d's host, connects with its stream ID and passphrase and
 // prepares the muxer.
-func dialSRT(ctx context.Context, d *Destination, tracks []*stream.Track) (pusher, error) {
+func dialSRT(ctx context.Context, d *destination.Destination, tracks []*stream.Track) (pusher, error) {
 	initSRT.Do(srtgo.InitSRT)
 
 	setup, cancel := context.WithTimeoutCause(ctx, setupTimeout, errSetupTimeout)

@@ -1,4 +1,7 @@
-package restream
+// Package destination parses and checks the URL and stream key of a restream
+// output (rtmp://, rtmps:// or srt://), without reaching the network, so that
+// the API can validate an output with the same rules the push clients use.
+package destination
 
 import (
 	"fmt"
@@ -61,10 +64,10 @@ func urlError(format string, args ...any) error {
 	return &FieldError{Field: "url", Reason: fmt.Sprintf(format, args...)}
 }
 
-// ParseDestination checks an output's URL and stream key and returns where
+// Parse checks an output's URL and stream key and returns where
 // to push. For srt:// the stream key, when set, is the passphrase (a
 // passphrase query parameter does the same).
-func ParseDestination(raw, streamKey string) (*Destination, error) {
+func Parse(raw, streamKey string) (*Destination, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Opaque != "" {
 		return nil, urlError("must be an absolute rtmp://, rtmps:// or srt:// URL with a host")
@@ -234,4 +237,38 @@ func (d *Destination) Address() string {
 // String names the destination without its key or passphrase.
 func (d *Destination) String() string {
 	return d.Scheme + "://" + d.Address()
+}
+
+// redacted stands for a secret in a URL shown back.
+const redacted = "REDACTED"
+
+// Redact returns an output's URL for lists: an srt passphrase parameter, and
+// the last path segment of an rtmp URL that carries the key (streamKey
+// empty), are replaced by REDACTED. A URL that does not parse is returned as
+// REDACTED.
+func Redact(raw, streamKey string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return redacted
+	}
+
+	switch u.Scheme {
+	case "srt":
+		q := u.Query()
+		if q.Has("passphrase") {
+			q.Set("passphrase", redacted)
+			u.RawQuery = q.Encode()
+		}
+
+	case "rtmp", "rtmps":
+		if streamKey == "" {
+			path := strings.TrimRight(u.Path, "/")
+			if i := strings.LastIndex(path, "/"); i > 0 {
+				u.Path = path[:i+1] + redacted
+				u.RawPath = ""
+			}
+		}
+	}
+
+	return u.String()
 }
