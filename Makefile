@@ -31,7 +31,7 @@ test: deps vet ## set up, then run the whole test suite
 fuzz: deps ## run each fuzz target for a short while (FUZZTIME, default 20s)
 	@./scripts/fuzz.sh $${FUZZTIME:-20s}
 
-bench: build ## onair's ladder against one ffmpeg command doing the same ladder
+bench: build ## ladder vs one ffmpeg command, edge vs nginx, restream CPU for 10 vs 1 outputs
 	@./scripts/bench.sh
 
 clean: ## remove build outputs

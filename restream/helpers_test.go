@@ -78,7 +78,7 @@ func (b *syncBuffer) String() string {
 }
 
 // testLog returns a logger whose lines the test prints when it fails.
-func testLog(t *testing.T) (*slog.Logger, *syncBuffer) {
+func testLog(t testing.TB) (*slog.Logger, *syncBuffer) {
 	t.Helper()
 
 	buf := &syncBuffer{}
@@ -92,7 +92,7 @@ func testLog(t *testing.T) (*slog.Logger, *syncBuffer) {
 }
 
 // waitFor polls cond until it holds, failing the test after waitLimit.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 
 	deadline := time.Now().Add(waitLimit)
@@ -129,7 +129,7 @@ func (c *config) load(context.Context, string) ([]Output, error) {
 const inputUID = "input"
 
 // newManager starts a manager over cfg with short backoffs.
-func newManager(t *testing.T, cfg *config, queue int) *Manager {
+func newManager(t testing.TB, cfg *config, queue int) *Manager {
 	t.Helper()
 
 	log, _ := testLog(t)
@@ -164,7 +164,7 @@ func (d *directory) PlaybackHub(string, string) (*stream.Hub, stream.Secret, err
 }
 
 // startRTMP runs an onair RTMP ingest server for hub on a loopback port.
-func startRTMP(t *testing.T, key string, hub *stream.Hub) string {
+func startRTMP(t testing.TB, key string, hub *stream.Hub) string {
 	t.Helper()
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -194,7 +194,7 @@ type source struct {
 	broadcast *stream.Broadcast
 }
 
-func startSource(t *testing.T, m *Manager) *source {
+func startSource(t testing.TB, m *Manager) *source {
 	t.Helper()
 
 	s := &source{hub: &stream.Hub{InputUID: inputUID}}
@@ -214,7 +214,7 @@ func startSource(t *testing.T, m *Manager) *source {
 }
 
 // current returns the broadcast in progress, waiting for it.
-func (s *source) current(t *testing.T) *stream.Broadcast {
+func (s *source) current(t testing.TB) *stream.Broadcast {
 	t.Helper()
 
 	var b *stream.Broadcast
@@ -232,7 +232,7 @@ func (s *source) current(t *testing.T) *stream.Broadcast {
 }
 
 // publish starts ffmpeg publishing the clip loops+1 times in real time.
-func (s *source) publish(t *testing.T, loops int) *exec.Cmd {
+func (s *source) publish(t testing.TB, loops int) *exec.Cmd {
 	t.Helper()
 
 	return startProcess(t, "ffmpeg", "-v", "error", "-re", "-stream_loop", strconv.Itoa(loops),
@@ -240,7 +240,7 @@ func (s *source) publish(t *testing.T, loops int) *exec.Cmd {
 }
 
 // startProcess starts a command that the test kills by its PID at cleanup.
-func startProcess(t *testing.T, name string, args ...string) *exec.Cmd {
+func startProcess(t testing.TB, name string, args ...string) *exec.Cmd {
 	t.Helper()
 
 	cmd := exec.Command(name, args...)
@@ -271,7 +271,7 @@ func startProcess(t *testing.T, name string, args ...string) *exec.Cmd {
 }
 
 // freeTCPPort returns a loopback TCP port that was free a moment ago.
-func freeTCPPort(t *testing.T) int {
+func freeTCPPort(t testing.TB) int {
 	t.Helper()
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -284,7 +284,7 @@ func freeTCPPort(t *testing.T) int {
 }
 
 // freeUDPPort returns a loopback UDP port that was free a moment ago.
-func freeUDPPort(t *testing.T) int {
+func freeUDPPort(t testing.TB) int {
 	t.Helper()
 
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -349,7 +349,7 @@ type sink struct {
 	tracks   [][]*stream.Track
 }
 
-func startSink(t *testing.T, key string) *sink {
+func startSink(t testing.TB, key string) *sink {
 	t.Helper()
 
 	d := &sink{hub: &stream.Hub{InputUID: "destination"}}
@@ -386,7 +386,7 @@ func status(m *Manager, uid string) Status {
 }
 
 // probe returns ffprobe's codec names of a file's streams and its start time.
-func probe(t *testing.T, path string) ([]string, float64) {
+func probe(t testing.TB, path string) ([]string, float64) {
 	t.Helper()
 
 	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries",

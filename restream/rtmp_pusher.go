@@ -1,20 +1,20 @@
 package restream
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/sirupsen/logrus"
 	gortmp "github.com/yutopp/go-rtmp"
+	"github.com/yutopp/go-rtmp/handshake"
 	"github.com/yutopp/go-rtmp/message"
 
 	"github.com/onair/onair/ingest/rtmp"
@@ -28,76 +28,102 @@ const (
 	// and the connect, createStream and publish commands.
 	setupTimeout = 10 * time.Second
 
-	// publishSettle is how long a push waits after publish for the
-	// destination to refuse it (onStatus error, or a closed connection)
-	// before it sends media.
-	publishSettle = 200 * time.Millisecond
+	// publishWait is how long a push waits for the destination's onStatus
+	// answer to publish before it sends media anyway: some servers send none.
+	publishWait = 2 * time.Second
+
+	// writeTimeout closes a connection whose destination takes nothing for
+	// that long.
+	writeTimeout = 5 * time.Second
+
+	// deadlineEvery is how often the write deadline is pushed forward: not
+	// on every message, which would cost a timer update each.
+	deadlineEvery = time.Second
+
+	// pushChunkSize is the chunk size announced to the destination: large
+	// enough that most audio and many video messages take one chunk.
+	pushChunkSize = 16 << 10
 )
 
-// Chunk streams of the messages a push sends (RTMP spec 5.3.1.1: 2 is the
-// protocol control stream, 3 carries commands).
+// Chunk streams and message types of what a push sends (RTMP spec 5.3.1.1:
+// chunk stream 2 carries protocol control messages; 5.4 and 7.1 give the
+// type IDs).
 const (
-	videoChunkStream = 6
-	audioChunkStream = 7
+	controlChunkStream = 2
+	commandChunkStream = 3
+	videoChunkStream   = 6
+	audioChunkStream   = 7
+
+	typeSetChunkSize = 1
+	typeAudio        = 8
+	typeVideo        = 9
+	typeCommandAMF0  = 20
 )
 
-// socketHandle keeps the raw sockets a dial created, so that a handshake or a
-// command stuck on a silent destination can be woken: go-rtmp's client has
-// no timeouts of its own. Shutting down a socket that was closed meanwhile is
-// refused by the runtime, so no other file is ever touched.
-type socketHandle struct {
-	mu    sync.Mutex
-	conns []syscall.RawConn
-}
+// Transaction IDs of the commands a push sends (RTMP spec 7.2.1.1: connect
+// is always 1).
+const (
+	txConnect      = 1
+	txCreateStream = 2
+)
 
-func (h *socketHandle) control(_, _ string, c syscall.RawConn) error {
-	h.mu.Lock()
-	h.conns = append(h.conns, c)
-	h.mu.Unlock()
-
-	return nil
-}
-
-// shutdown wakes every blocked read and write on the sockets.
-func (h *socketHandle) shutdown() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-
-	for _, c := range h.conns {
-		_ = c.Control(func(fd uintptr) {
-			_ = syscall.Shutdown(int(fd), syscall.SHUT_RDWR)
-		})
-	}
-}
-
-// rtmpPusher publishes to an RTMP or RTMPS destination.
+// rtmpPusher publishes to an RTMP or RTMPS destination. It writes its own
+// chunks, with one flush per message and a write deadline, and reads the
+// destination's messages through go-rtmp's chunk reader.
 type rtmpPusher struct {
-	cc     *gortmp.ClientConn
-	st     *gortmp.Stream
-	mux    *rtmp.FLVMuxer
-	handle *socketHandle
-	status *statusHook
-	stop   func() bool
-	once   sync.Once
+	conn net.Conn
+	bw   *bufio.Writer
+	mux  *rtmp.FLVMuxer
+	sid  uint32 // the message stream that publishes
+
+	replies chan reply // commands answered by the destination, during setup
+	stop    func() bool
+
+	deadline  time.Time // the write deadline last set
+	chunkSize int       // of what this side sends; 0 until set
+
+	mu      sync.Mutex
+	readErr error
+	closed  bool
+	done    chan struct{} // closed when the read loop returns
+}
+
+// reply is one command the destination sent: its name, transaction and
+// AMF0 values after the transaction ID.
+type reply struct {
+	name   string
+	tx     int64
+	values []any
 }
 
 // dialRTMP connects, publishes d.Name in d.App and sends the sequence
 // headers.
-func dialRTMP(ctx context.Context, d *destination.Destination, tracks []*stream.Track) (pusher, error) {
-	if !carriesFLV(tracks) {
+func dialRTMP(ctx context.Context, d *destination.Destination,
+	tracks []*stream.Track) (pusher, error) {
+	mux := rtmp.NewFLVMuxer(tracks)
+	headers := mux.Headers()
+
+	if len(headers) == 0 {
 		return nil, errNoTracks
 	}
 
 	setup, cancel := context.WithTimeoutCause(ctx, setupTimeout, errSetupTimeout)
 	defer cancel()
 
-	h := &socketHandle{}
-	stopWatch := context.AfterFunc(setup, h.shutdown)
+	conn, err := dialTCP(setup, d)
+	if err != nil {
+		return nil, err
+	}
 
-	p := &rtmpPusher{handle: h, mux: rtmp.NewFLVMuxer(tracks), status: newStatusHook()}
+	p := &rtmpPusher{conn: conn, bw: bufio.NewWriterSize(conn, 64<<10), mux: mux,
+		replies: make(chan reply, 16), done: make(chan struct{})}
 
-	err := p.open(setup, d)
-	if !stopWatch() || setup.Err() != nil {
+	// The end of the setup (its timeout, or a cancelled output) wakes a
+	// handshake or a command waiting on a silent destination.
+	wake := context.AfterFunc(setup, func() { conn.SetDeadline(time.Unix(1, 0)) })
+
+	err = p.open(setup, d)
+	if !wake() || setup.Err() != nil {
 		err = cmpErr(context.Cause(setup), err)
 	}
 
@@ -107,10 +133,9 @@ func dialRTMP(ctx context.Context, d *destination.Destination, tracks []*stream.
 		return nil, err
 	}
 
-	// From here, a disabled output closes the connection at once.
 	p.stop = context.AfterFunc(ctx, p.close)
 
-	for _, tag := range p.mux.Headers() {
+	for _, tag := range headers {
 		if err := p.send(tag); err != nil {
 			p.close()
 
@@ -119,6 +144,30 @@ func dialRTMP(ctx context.Context, d *destination.Destination, tracks []*stream.
 	}
 
 	return p, nil
+}
+
+// dialTCP opens the TCP connection, inside TLS for rtmps.
+func dialTCP(ctx context.Context, d *destination.Destination) (net.Conn, error) {
+	nd := &net.Dialer{}
+
+	if d.Scheme != "rtmps" {
+		c, err := nd.DialContext(ctx, "tcp", d.Address())
+		if err != nil {
+			return nil, fmt.Errorf("connect: %w", cmpErr(context.Cause(ctx), err))
+		}
+
+		return c, nil
+	}
+
+	td := &tls.Dialer{NetDialer: nd, Config: &tls.Config{ServerName: d.Host,
+		InsecureSkipVerify: d.TLSSkipVerify, MinVersion: tls.VersionTLS12}}
+
+	c, err := td.DialContext(ctx, "tcp", d.Address())
+	if err != nil {
+		return nil, fmt.Errorf("tls connect: %w", cmpErr(context.Cause(ctx), err))
+	}
+
+	return c, nil
 }
 
 // cmpErr prefers the context's cause over the error it provoked.
@@ -130,78 +179,270 @@ func cmpErr(cause, err error) error {
 	return err
 }
 
+// open runs the handshake and the commands up to publish (RTMP spec 5.2
+// and 7.2).
 func (p *rtmpPusher) open(ctx context.Context, d *destination.Destination) error {
-	nd := &net.Dialer{Control: p.handle.control}
-	cfg := &gortmp.ConnConfig{Logger: p.status.logger()}
-
-	var err error
-
-	if d.Scheme == "rtmps" {
-		td := &tls.Dialer{NetDialer: nd, Config: &tls.Config{ServerName: d.Host,
-			InsecureSkipVerify: d.TLSSkipVerify, MinVersion: tls.VersionTLS12}}
-		p.cc, err = gortmp.DialWithTLSDialer(td, "rtmps", d.Address(), cfg)
-	} else {
-		p.cc, err = gortmp.DialWithDialer(nd, "rtmp", d.Address(), cfg)
+	if err := handshake.HandshakeWithServer(p.conn, p.conn, &handshake.Config{}); err != nil {
+		return fmt.Errorf("rtmp handshake: %w", shortErr(err))
 	}
 
+	go p.readLoop()
+
+	size := binary.BigEndian.AppendUint32(nil, pushChunkSize)
+	if err := p.writeMessage(controlChunkStream, typeSetChunkSize, 0, 0, size); err != nil {
+		return fmt.Errorf("rtmp set chunk size: %w", shortErr(err))
+	}
+
+	p.chunkSize = pushChunkSize
+
+	connect := map[string]any{"app": d.App, "type": "nonprivate",
+		"flashVer": "FMLE/3.0 (compatible; onair)", "tcUrl": d.TCURL}
+	if _, err := p.call(ctx, "connect", txConnect, 0, connect); err != nil {
+		return fmt.Errorf("rtmp connect to the application: %w", err)
+	}
+
+	r, err := p.call(ctx, "createStream", txCreateStream, 0, nil)
 	if err != nil {
-		return fmt.Errorf("connect: %w", unwrapDial(err))
+		return fmt.Errorf("rtmp createStream: %w", err)
 	}
 
-	err = p.cc.Connect(&message.NetConnectionConnect{Command: message.NetConnectionConnectCommand{
-		App: d.App, Type: "nonprivate", FlashVer: "FMLE/3.0 (compatible; onair)",
-		TCURL: d.TCURL,
-	}})
-	if err != nil {
-		return fmt.Errorf("rtmp connect to application refused: %w", unwrapDial(err))
+	sid, ok := streamID(r.values)
+	if !ok {
+		return errors.New("rtmp createStream: the answer has no stream id")
 	}
 
-	p.st, err = p.cc.CreateStream(nil, 0)
-	if err != nil {
-		return fmt.Errorf("rtmp createStream refused: %w", unwrapDial(err))
-	}
+	p.sid = sid
 
-	err = p.st.Publish(&message.NetStreamPublish{PublishingName: d.Name, PublishingType: "live"})
-	if err != nil {
-		return fmt.Errorf("rtmp publish: %w", unwrapDial(err))
-	}
-
-	return p.settle(ctx)
+	return p.publish(ctx, d.Name)
 }
 
-// settle waits briefly for a refusal of the publish: an onStatus error, or a
-// destination that hangs up.
-func (p *rtmpPusher) settle(ctx context.Context) error {
-	t := time.NewTimer(publishSettle)
-	defer t.Stop()
+// streamID reads createStream's result: null, then the stream id.
+func streamID(values []any) (uint32, bool) {
+	for _, v := range values {
+		if f, ok := v.(float64); ok && f >= 1 && f < 1<<31 {
+			return uint32(f), true
+		}
+	}
 
+	return 0, false
+}
+
+// call sends a command and waits for its _result; an _error is a refusal.
+func (p *rtmpPusher) call(ctx context.Context, name string, tx int64, sid uint32,
+	arg any) (reply, error) {
+	if err := p.command(sid, name, tx, arg); err != nil {
+		return reply{}, shortErr(err)
+	}
+
+	for {
+		r, err := p.nextReply(ctx)
+		if err != nil {
+			return reply{}, err
+		}
+
+		if r.tx != tx {
+			continue
+		}
+
+		if r.name == "_error" {
+			return reply{}, fmt.Errorf("refused by the destination%s", describeStatus(r.values))
+		}
+
+		if r.name == "_result" {
+			return r, nil
+		}
+	}
+}
+
+// publish sends publish and waits a moment for its onStatus: an error level
+// is a refusal, NetStream.Publish.Start or silence lets media flow.
+func (p *rtmpPusher) publish(ctx context.Context, name string) error {
+	if err := p.command(p.sid, "publish", 0, nil, name, "live"); err != nil {
+		return fmt.Errorf("rtmp publish: %w", shortErr(err))
+	}
+
+	wait, cancel := context.WithTimeout(ctx, publishWait)
+	defer cancel()
+
+	for {
+		r, err := p.nextReply(wait)
+		if wait.Err() != nil && ctx.Err() == nil {
+			return nil
+		}
+
+		if err != nil {
+			return fmt.Errorf("rtmp publish: %w", err)
+		}
+
+		if r.name != "onStatus" {
+			continue
+		}
+
+		level, code := statusOf(r.values)
+		if level == "error" {
+			return fmt.Errorf("rtmp publish refused by the destination: %s", code)
+		}
+
+		if code == "NetStream.Publish.Start" {
+			return nil
+		}
+	}
+}
+
+// nextReply returns the next command the destination sent.
+func (p *rtmpPusher) nextReply(ctx context.Context) (reply, error) {
 	select {
+	case r := <-p.replies:
+		return r, nil
+	case <-p.done:
+		return reply{}, p.lost()
 	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-p.status.refused:
-		return p.status.err()
-	case <-t.C:
+		return reply{}, context.Cause(ctx)
 	}
-
-	if err := p.cc.LastError(); err != nil {
-		return fmt.Errorf("destination closed the connection: %w", unwrapDial(err))
-	}
-
-	return nil
 }
 
-// unwrapDial shortens go-rtmp's stacked error text to its cause.
-func unwrapDial(err error) error {
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return ne
+// statusOf reads the level and code of an onStatus info object.
+func statusOf(values []any) (level, code string) {
+	for _, v := range values {
+		if m, ok := v.(map[string]any); ok {
+			level, _ = m["level"].(string)
+			code, _ = m["code"].(string)
+		}
 	}
 
+	if len(code) > 64 {
+		code = code[:64]
+	}
+
+	return level, code
+}
+
+// describeStatus names the code of a refusal, never its description, which
+// may quote the stream key.
+func describeStatus(values []any) string {
+	if _, code := statusOf(values); code != "" {
+		return ": " + code
+	}
+
+	return ""
+}
+
+// readLoop reads the destination's messages until the connection fails:
+// commands go to replies during setup, the rest is let go. It keeps the
+// destination's chunk size current.
+func (p *rtmpPusher) readLoop() {
+	cs := gortmp.NewChunkStreamer(bufio.NewReader(p.conn), io.Discard, nil)
+	defer cs.Close()
+	defer close(p.done)
+
+	for {
+		var cm gortmp.ChunkMessage
+
+		_, _, err := cs.Read(&cm)
+		if err != nil {
+			p.setLost(err)
+
+			return
+		}
+
+		switch m := cm.Message.(type) {
+		case *message.SetChunkSize:
+			if err := cs.PeerState().SetChunkSize(m.ChunkSize); err != nil {
+				p.setLost(err)
+
+				return
+			}
+
+		case *message.CommandMessage:
+			r := reply{name: m.CommandName, tx: m.TransactionID, values: decodeAMF(m)}
+
+			select {
+			case p.replies <- r:
+			default: // nobody waits for replies once media flows
+			}
+		}
+	}
+}
+
+// decodeAMF decodes the values of a command after its transaction ID.
+func decodeAMF(m *message.CommandMessage) []any {
+	if m.Encoding != message.EncodingTypeAMF0 || m.Body == nil {
+		return nil
+	}
+
+	dec := message.NewAMFDecoder(m.Body, m.Encoding)
+
+	var values []any
+
+	for len(values) < 8 {
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			break
+		}
+
+		values = append(values, v)
+	}
+
+	return values
+}
+
+func (p *rtmpPusher) setLost(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	if p.readErr == nil {
+		p.readErr = err
+	}
+}
+
+// lost returns why the read loop stopped, in words.
+func (p *rtmpPusher) lost() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	if p.readErr == nil {
+		return nil
+	}
+
+	return fmt.Errorf("connection lost: %w", shortErr(p.readErr))
+}
+
+// shortErr turns the errors of a connection into short reasons.
+func shortErr(err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return errors.New("connection closed by the destination")
+		return errors.New("closed by the destination")
+	}
+
+	if errors.Is(err, net.ErrClosed) {
+		return errors.New("connection closed")
+	}
+
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return errors.New("destination stopped reading or answering")
 	}
 
 	return err
+}
+
+// command sends an AMF0 command message: name, transaction ID, a command
+// object (nil for null), then args.
+func (p *rtmpPusher) command(sid uint32, name string, tx int64, obj any, args ...any) error {
+	var buf bytes.Buffer
+
+	enc := message.NewAMFEncoder(&buf, message.EncodingTypeAMF0)
+	for _, v := range append([]any{name, float64(tx), obj}, args...) {
+		if err := enc.Encode(v); err != nil {
+			return fmt.Errorf("encode %s: %w", name, err)
+		}
+	}
+
+	csid := commandChunkStream
+	if sid != 0 {
+		csid = commandChunkStream + 5 // a chunk stream of its own per message stream
+	}
+
+	return p.writeMessage(csid, typeCommandAMF0, sid, 0, buf.Bytes())
 }
 
 func (p *rtmpPusher) write(u *stream.Unit) error {
@@ -214,120 +455,41 @@ func (p *rtmpPusher) write(u *stream.Unit) error {
 }
 
 func (p *rtmpPusher) send(tag rtmp.FLVTag) error {
-	if err := p.status.err(); err != nil {
+	if err := p.lost(); err != nil {
 		return err
 	}
 
-	if err := p.cc.LastError(); err != nil {
-		return fmt.Errorf("connection lost: %w", unwrapDial(err))
-	}
-
-	var msg message.Message = &message.VideoMessage{Payload: bytes.NewReader(tag.Body)}
-	csid := videoChunkStream
-
+	csid, typ := videoChunkStream, byte(typeVideo)
 	if tag.Audio {
-		msg = &message.AudioMessage{Payload: bytes.NewReader(tag.Body)}
-		csid = audioChunkStream
+		csid, typ = audioChunkStream, typeAudio
 	}
 
-	// go-rtmp gives up after 5 s when the previous message of the chunk
-	// stream is still unsent: a destination that stopped reading.
-	if err := p.st.Write(csid, tag.Timestamp, msg); err != nil {
-		return fmt.Errorf("write stalled or failed: %w", unwrapDial(err))
+	if now := time.Now(); now.Sub(p.deadline) > -writeTimeout+deadlineEvery {
+		p.deadline = now.Add(writeTimeout)
+		p.conn.SetWriteDeadline(p.deadline)
+	}
+
+	if err := p.writeMessage(csid, typ, p.sid, tag.Timestamp, tag.Body); err != nil {
+		return fmt.Errorf("write: %w", shortErr(err))
 	}
 
 	return nil
 }
 
 func (p *rtmpPusher) close() {
-	p.once.Do(func() {
-		if p.stop != nil {
-			p.stop()
-		}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
 
-		p.handle.shutdown()
-
-		if p.cc != nil {
-			p.cc.Close()
-		}
-	})
-}
-
-// carriesFLV reports whether any track is H.264 or AAC.
-func carriesFLV(tracks []*stream.Track) bool {
-	for _, t := range tracks {
-		if t.Codec == stream.CodecH264 || t.Codec == stream.CodecAAC {
-			return true
-		}
+		return
 	}
 
-	return false
-}
+	p.closed = true
+	p.mu.Unlock()
 
-// statusHook reads the destination's onStatus answers out of go-rtmp's log
-// lines: its client hands them to no handler, only to a warning that quotes
-// their values. Nothing of the line is kept but the status code.
-type statusHook struct {
-	once    sync.Once
-	refused chan struct{}
-
-	mu     sync.Mutex
-	reason error
-}
-
-func newStatusHook() *statusHook {
-	return &statusHook{refused: make(chan struct{})}
-}
-
-// logger returns a logrus logger that writes nowhere but to the hook. Its
-// info level, which go-rtmp fills with the publish command and so the stream
-// key, is never enabled.
-func (h *statusHook) logger() *logrus.Logger {
-	l := logrus.New()
-	l.Out = io.Discard
-	l.Level = logrus.WarnLevel
-	l.AddHook(h)
-
-	return l
-}
-
-// Levels returns the levels the hook receives.
-func (h *statusHook) Levels() []logrus.Level {
-	return []logrus.Level{logrus.WarnLevel}
-}
-
-// Fire looks for an onStatus of level error.
-func (h *statusHook) Fire(e *logrus.Entry) error {
-	msg := e.Message
-	if !strings.Contains(msg, "Name = onStatus") || !strings.Contains(msg, "level:error") {
-		return nil
+	if p.stop != nil {
+		p.stop()
 	}
 
-	reason := "publish refused by the destination"
-
-	if _, after, ok := strings.Cut(msg, "code:"); ok {
-		code, _, _ := strings.Cut(after, " ")
-		code = strings.TrimRight(code, "]")
-
-		if len(code) <= 64 && strings.HasPrefix(code, "NetStream.") {
-			reason += ": " + code
-		}
-	}
-
-	h.mu.Lock()
-	if h.reason == nil {
-		h.reason = errors.New(reason)
-	}
-	h.mu.Unlock()
-
-	h.once.Do(func() { close(h.refused) })
-
-	return nil
-}
-
-func (h *statusHook) err() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-
-	return h.reason
+	p.conn.Close()
 }

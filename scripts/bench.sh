@@ -4,7 +4,9 @@
 #                    arguments (or BENCH_ARGS) go to it, e.g. -runs 3;
 #   onair-edgebench  the caching edge against nginx serving the same files,
 #                    and origin requests per segment under 1,000 viewers;
-#                    EDGEBENCH_ARGS go to it, e.g. -duration 10s.
+#                    EDGEBENCH_ARGS go to it, e.g. -duration 10s;
+#   restream         process CPU of one input restreamed to 10 outputs as a
+#                    ratio to 1 output, without and with the HLS transcoder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bench-deps.sh
@@ -12,4 +14,7 @@ go build ${GOFLAGS:-} -o bin/onair-bench ./cmd/onair-bench
 go build ${GOFLAGS:-} -o bin/onair-edgebench ./cmd/onair-edgebench
 ./bin/onair-bench ${BENCH_ARGS:-} "$@"
 echo
-exec ./bin/onair-edgebench ${EDGEBENCH_ARGS:-}
+./bin/onair-edgebench ${EDGEBENCH_ARGS:-}
+echo
+go test ${GOFLAGS:-} -count=1 -run '^$' -bench 'BenchmarkOutputs|BenchmarkRestreamNode' \
+	-benchtime 1x ./restream/ ./cmd/onair/ | grep -E 'CPU|^Benchmark'
