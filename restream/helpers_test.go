@@ -3,8 +3,15 @@ package restream
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -352,6 +359,14 @@ type sink struct {
 func startSink(t testing.TB, key string) *sink {
 	t.Helper()
 
+	d := newSink()
+	d.addr = startRTMP(t, key, d.hub)
+
+	return d
+}
+
+// newSink returns a sink without its server.
+func newSink() *sink {
 	d := &sink{hub: &stream.Hub{InputUID: "destination"}}
 	d.hub.OnStart = func(b *stream.Broadcast, _ *stream.Publisher) {
 		c := newCounter(b, "destination", 1<<16)
@@ -361,7 +376,6 @@ func startSink(t testing.TB, key string) *sink {
 		d.tracks = append(d.tracks, b.Tracks())
 		d.mu.Unlock()
 	}
-	d.addr = startRTMP(t, key, d.hub)
 
 	return d
 }
@@ -421,4 +435,43 @@ func fileSize(path string) int64 {
 	}
 
 	return fi.Size()
+}
+
+// startRTMPS runs an onair RTMPS ingest for hub with a fresh self-signed
+// certificate for 127.0.0.1.
+func startRTMPS(t testing.TB, key string, hub *stream.Hub) string {
+	t.Helper()
+
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1),
+		Subject:   pkix.Name{CommonName: "onair test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	log, _ := testLog(t)
+	s := &rtmp.Server{Directory: &directory{key: key, hub: hub}, Log: log,
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der},
+			PrivateKey: priv}}}}
+
+	if err := s.Start(ln); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Cleanup(func() { s.Close() })
+
+	return ln.Addr().String()
 }

@@ -367,3 +367,31 @@ func TestStatusWithoutBroadcast(t *testing.T) {
 		t.Error("output of a removed input still reported")
 	}
 }
+
+func TestRTMPSVerifiesCertificate(t *testing.T) {
+	verified, skipped := newSink(), newSink()
+	verified.addr = startRTMPS(t, "k", verified.hub)
+	skipped.addr = startRTMPS(t, "k", skipped.hub)
+
+	cfg := &config{}
+	cfg.set(Output{UID: "verify", URL: "rtmps://" + verified.addr + "/live", StreamKey: "k",
+		Enabled: true},
+		Output{UID: "skip", URL: "rtmps://" + skipped.addr + "/live", StreamKey: "k",
+			TLSSkipVerify: true, Enabled: true})
+	m := newManager(t, cfg, 0)
+	src := startSource(t, m)
+	src.publish(t, 0)
+
+	waitFor(t, "the self-signed destination to be refused", func() bool {
+		return status(m, "verify").State == StateError
+	})
+
+	if s := status(m, "verify"); !strings.Contains(s.Reason, "certificate") {
+		t.Errorf("reason %q, want the certificate named", s.Reason)
+	}
+
+	waitFor(t, "the output that skips verification to deliver 50 units", func() bool {
+		c, _ := skipped.first()
+		return c != nil && c.count() >= 50
+	})
+}
