@@ -40,9 +40,10 @@ const (
 	// on every message, which would cost a timer update each.
 	deadlineEvery = time.Second
 
-	// pushChunkSize is the chunk size announced to the destination: large
-	// enough that most audio and many video messages take one chunk.
-	pushChunkSize = 16 << 10
+	// pushChunkSize is the chunk size announced to the destination: most
+	// messages take one chunk, one write. 64 KiB is the most that common
+	// servers (SRS) accept.
+	pushChunkSize = 64 << 10
 )
 
 // Chunk streams and message types of what a push sends (RTMP spec 5.3.1.1:
