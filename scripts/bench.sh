@@ -16,5 +16,5 @@ go build ${GOFLAGS:-} -o bin/onair-edgebench ./cmd/onair-edgebench
 echo
 ./bin/onair-edgebench ${EDGEBENCH_ARGS:-}
 echo
-go test ${GOFLAGS:-} -count=1 -run '^$' -bench 'BenchmarkOutputs|BenchmarkRestreamNode' \
+go test ${GOFLAGS:-} -p 1 -count=1 -run '^$' -bench 'BenchmarkOutputs|BenchmarkRestreamNode' \
 	-benchtime 1x ./restream/ ./cmd/onair/ | grep -E 'CPU|^Benchmark'
