@@ -73,7 +73,8 @@ func TestChunkWriterExtendedContinuation(t *testing.T) {
 	var wire bytes.Buffer
 
 	p := &rtmpPusher{bw: bufio.NewWriter(&wire), chunkSize: 128}
-	if err := p.writeMessage(audioChunkStream, typeAudio, 1, 0x01020304, make([]byte, 200)); err != nil {
+	err := p.writeMessage(audioChunkStream, typeAudio, 1, 0x01020304, make([]byte, 200))
+	if err != nil {
 		t.Fatal(err)
 	}
 

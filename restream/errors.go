@@ -6,8 +6,14 @@ import "errors"
 // live.
 var errBroadcastEnded = errors.New("live input is not live")
 
-// errDisabled stops an output that was disabled, deleted or shut down.
-var errDisabled = errors.New("output stopped")
+// errOutputRemoved stops an output that was disabled or deleted.
+var errOutputRemoved = errors.New("output disabled or deleted")
+
+// errInputDeleted stops the outputs of a deleted live input.
+var errInputDeleted = errors.New("live input deleted")
+
+// errStopped stops every output when the manager closes.
+var errStopped = errors.New("restream stopped")
 
 // errSetupTimeout is the reason of a destination that did not finish the
 // handshake and the publish commands within setupTimeout.

@@ -49,9 +49,6 @@ type Manager struct {
 	// destination; zero means 1 s and 30 s.
 	MinBackoff, MaxBackoff time.Duration
 
-	// dial replaces the protocol clients in tests; nil means dial.
-	dial dialFunc
-
 	log *slog.Logger
 
 	reloadMu sync.Mutex // one Reload at a time, so that the last read wins
@@ -69,9 +66,6 @@ type liveInput struct {
 	outputs   map[string]*output
 	config    map[string]Output // the configuration each running output has
 }
-
-// errStopped is why the outputs stop when the manager closes.
-var errStopped = errors.New("restream stopped")
 
 // Start prepares the manager.
 func (m *Manager) Start() error {
@@ -168,7 +162,7 @@ func (m *Manager) Reload(inputUID string) error {
 
 	for uid, o := range li.outputs {
 		if cfg, ok := want[uid]; !ok || cfg != li.config[uid] {
-			o.stop(errors.New("output disabled or deleted"))
+			o.stop(errOutputRemoved)
 			delete(li.outputs, uid)
 			delete(li.config, uid)
 		}
@@ -194,7 +188,7 @@ func (m *Manager) Remove(inputUID string) {
 	}
 
 	for _, o := range li.outputs {
-		o.stop(errors.New("live input deleted"))
+		o.stop(errInputDeleted)
 	}
 
 	delete(m.inputs, inputUID)
@@ -272,12 +266,4 @@ func (m *Manager) minBackoff() time.Duration {
 
 func (m *Manager) maxBackoff() time.Duration {
 	return max(cmp.Or(m.MaxBackoff, defaultMaxBackoff), m.minBackoff())
-}
-
-func (m *Manager) dialer() dialFunc {
-	if m.dial != nil {
-		return m.dial
-	}
-
-	return dial
 }

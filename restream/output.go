@@ -140,7 +140,7 @@ func (o *output) connectLoop(ctx context.Context, q *queue, tracks []*stream.Tra
 	var conn int64
 
 	for ctx.Err() == nil {
-		p, err := o.m.dialer()(ctx, o.dest, tracks)
+		p, err := dial(ctx, o.dest, tracks)
 		if err != nil {
 			if ctx.Err() != nil {
 				return

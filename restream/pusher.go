@@ -18,11 +18,8 @@ type pusher interface {
 	close()
 }
 
-// dialFunc opens a connection to d for a broadcast of tracks, giving up when
-// ctx is done.
-type dialFunc func(ctx context.Context, d *destination.Destination, tracks []*stream.Track) (pusher, error)
-
-// dial picks the client of d's scheme.
+// dial opens a connection to d for a broadcast of tracks with the client of
+// d's scheme, giving up when ctx is done.
 func dial(ctx context.Context, d *destination.Destination, tracks []*stream.Track) (pusher, error) {
 	if d.Scheme == "srt" {
 		return dialSRT(ctx, d, tracks)

@@ -39,7 +39,8 @@ type srtPusher struct {
 
 // dialSRT resolves d's host, connects with its stream ID and passphrase and
 // prepares the muxer.
-func dialSRT(ctx context.Context, d *destination.Destination, tracks []*stream.Track) (pusher, error) {
+func dialSRT(ctx context.Context, d *destination.Destination,
+	tracks []*stream.Track) (pusher, error) {
 	initSRT.Do(srtgo.InitSRT)
 
 	setup, cancel := context.WithTimeoutCause(ctx, setupTimeout, errSetupTimeout)
