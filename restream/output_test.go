@@ -395,3 +395,25 @@ func TestRTMPSVerifiesCertificate(t *testing.T) {
 		return c != nil && c.count() >= 50
 	})
 }
+
+func TestSRTWrongPassphrase(t *testing.T) {
+	port := freeUDPPort(t)
+	startProcess(t, "ffmpeg", "-v", "error", "-i",
+		fmt.Sprintf("srt://127.0.0.1:%d?mode=listener&passphrase=right-passphrase", port),
+		"-c", "copy", "-f", "null", "-")
+
+	cfg := &config{}
+	cfg.set(Output{UID: "srt", URL: fmt.Sprintf("srt://127.0.0.1:%d", port),
+		StreamKey: "wrong-passphrase", Enabled: true})
+	m := newManager(t, cfg, 0)
+	src := startSource(t, m)
+	src.publish(t, 0)
+
+	waitFor(t, "the refused srt output to show an error", func() bool {
+		return status(m, "srt").State == StateError
+	})
+
+	if s := status(m, "srt"); s.Reason == "" || strings.Contains(s.Reason, "wrong-passphrase") {
+		t.Errorf("reason %q: want one without the passphrase", s.Reason)
+	}
+}
