@@ -81,7 +81,10 @@ func dialSRT(ctx context.Context, d *destination.Destination,
 	if err != nil {
 		p.close()
 
-		return nil, fmt.Errorf("srt connect: %w", err)
+		// libsrt says only that the socket closed when the listener
+		// rejects the caller; srtgo cannot read the reject reason.
+		return nil, fmt.Errorf("srt connect refused or unanswered (check the listener, "+
+			"streamid and passphrase): %w", err)
 	}
 
 	p.mux, err = srt.NewTSMuxer(p, tracks)
