@@ -65,7 +65,8 @@ func cpuPerSecond(b *testing.B, n int) float64 {
 	return cpu.Seconds() / wall.Seconds()
 }
 
-// waitProcess waits for a command started by startProcess to exit.
+// waitProcess waits for a command started by startProcess to exit (and be
+// reaped by it), failing the test after waitLimit.
 func waitProcess(tb testing.TB, cmd *exec.Cmd) {
 	tb.Helper()
 

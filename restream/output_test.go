@@ -3,6 +3,7 @@ package restream
 import (
 	"fmt"
 	"net"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -75,7 +76,7 @@ func TestRetryUntilFFmpegListens(t *testing.T) {
 		StreamKey: "key", Enabled: true})
 	m := newManager(t, cfg, 0)
 	src := startSource(t, m)
-	src.publish(t, 1)
+	src.publish(t, 2)
 
 	waitFor(t, "the output to fail on a closed port", func() bool {
 		return status(m, "ff").State == StateError
@@ -85,15 +86,32 @@ func TestRetryUntilFFmpegListens(t *testing.T) {
 		t.Errorf("reason %q, want the refused connection", s.Reason)
 	}
 
-	out := filepath.Join(t.TempDir(), "out.flv")
-	ff := startProcess(t, "ffmpeg", "-v", "error", "-listen", "1", "-i",
-		fmt.Sprintf("rtmp://127.0.0.1:%d/app/key", port), "-c", "copy", "-f", "flv", out)
+	listen := func(out string) *exec.Cmd {
+		return startProcess(t, "ffmpeg", "-v", "error", "-listen", "1", "-i",
+			fmt.Sprintf("rtmp://127.0.0.1:%d/app/key", port), "-c", "copy", "-f", "flv", out)
+	}
+
+	first := filepath.Join(t.TempDir(), "first.flv")
+	ff := listen(first)
 
 	waitFor(t, "the retry to connect", func() bool {
 		return status(m, "ff").State == StateConnected
 	})
+	waitFor(t, "ffmpeg to write 200 kB", func() bool { return fileSize(first) > 200<<10 })
 
-	waitFor(t, "ffmpeg to write 200 kB", func() bool { return fileSize(out) > 200<<10 })
+	// The destination goes away mid-stream, then comes back.
+	ff.Process.Kill()
+	waitFor(t, "the output to notice", func() bool {
+		return status(m, "ff").State != StateConnected
+	})
+
+	second := filepath.Join(t.TempDir(), "second.flv")
+	ff = listen(second)
+
+	waitFor(t, "the output to reconnect", func() bool {
+		return status(m, "ff").State == StateConnected
+	})
+	waitFor(t, "ffmpeg to write 200 kB again", func() bool { return fileSize(second) > 200<<10 })
 
 	// Disabling the output closes the connection: ffmpeg ends its file.
 	cfg.set()
@@ -102,24 +120,19 @@ func TestRetryUntilFFmpegListens(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	exited := make(chan struct{})
+	waitProcess(t, ff)
 
-	go func() {
-		ff.Process.Wait()
-		close(exited)
-	}()
-
-	select {
-	case <-exited:
-	case <-time.After(waitLimit):
-		t.Fatal("ffmpeg still receiving after the output was disabled")
+	if src.hub.Current() == nil {
+		t.Error("ffmpeg ended with the broadcast, not when the output was disabled")
 	}
 
-	codecs, start := probe(t, out)
-	checkCodecs(t, codecs)
+	for _, out := range []string{first, second} {
+		codecs, start := probe(t, out)
+		checkCodecs(t, codecs)
 
-	if start > 1 {
-		t.Errorf("destination starts at %.3f s, want near zero", start)
+		if start > 1 {
+			t.Errorf("%s starts at %.3f s, want near zero", filepath.Base(out), start)
+		}
 	}
 }
 
