@@ -31,7 +31,7 @@ test: deps vet ## set up, then run the whole test suite
 fuzz: deps ## run each fuzz target for a short while (FUZZTIME, default 20s)
 	@./scripts/fuzz.sh $${FUZZTIME:-20s}
 
-bench: build ## ladder vs one ffmpeg command, edge vs nginx, LL-HLS part latency
+bench: build ## every benchmark: ladder vs ffmpeg, edge vs nginx, playback delay, LL-HLS parts, restream CPU
 	@./scripts/bench.sh
 
 clean: ## remove build outputs

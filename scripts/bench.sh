@@ -9,7 +9,9 @@
 #                    to readers over RTMP, RTMPS and SRT against a loopback
 #                    TCP relay, with the 200 ms p90 target (about 45 s);
 #   PartLatency      LL-HLS: from a picture's write into the hub to its part
-#                    answering over HTTP, against the part target (30 s).
+#                    answering over HTTP, against the part target (30 s);
+#   restream         process CPU of one input restreamed to 10 outputs as a
+#                    ratio to 1 output, without and with the HLS transcoder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bench-deps.sh
@@ -22,3 +24,6 @@ echo
 ./bin/onair-edgebench ${EDGEBENCH_ARGS:-}
 echo
 go test ${GOFLAGS:-} -run '^$' -bench PartLatency -benchtime 1x ./delivery/internal/partbench/
+echo
+go test ${GOFLAGS:-} -p 1 -count=1 -run '^$' -bench 'BenchmarkOutputs|BenchmarkRestreamNode' \
+	-benchtime 1x ./restream/ ./cmd/onair/ | grep -E 'CPU|^Benchmark'

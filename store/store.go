@@ -48,6 +48,19 @@ var migrations = []string{
 		status_time INTEGER NOT NULL DEFAULT 0
 	);
 	CREATE INDEX live_inputs_created ON live_inputs (created, uid);`,
+
+	// Restream outputs (simulcast), deleted with their live input.
+	`CREATE TABLE outputs (
+		uid TEXT PRIMARY KEY,
+		live_input_uid TEXT NOT NULL REFERENCES live_inputs (uid) ON DELETE CASCADE,
+		created INTEGER NOT NULL,
+		modified INTEGER NOT NULL,
+		url TEXT NOT NULL,
+		stream_key TEXT NOT NULL,
+		tls_skip_verify INTEGER NOT NULL,
+		enabled INTEGER NOT NULL
+	);
+	CREATE INDEX outputs_live_input ON outputs (live_input_uid, created, uid);`,
 }
 
 // Store is onair's state in one SQLite file. It is safe for concurrent use.

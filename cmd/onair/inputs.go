@@ -11,6 +11,7 @@ import (
 
 	"github.com/onair/onair/ingest/stream"
 	"github.com/onair/onair/packager"
+	"github.com/onair/onair/restream"
 	"github.com/onair/onair/store"
 	"github.com/onair/onair/transcode"
 )
@@ -32,6 +33,9 @@ type inputs struct {
 
 	// encoder is the video encoder of every ladder, from probeHWAccel.
 	encoder string
+
+	// restream pushes broadcasts to the inputs' outputs; nil pushes nothing.
+	restream *restream.Manager
 
 	mu       sync.Mutex
 	hubs     map[string]*stream.Hub
@@ -193,6 +197,10 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 
 	in.setStatus(uid, store.StateConnected, "")
 
+	if in.restream != nil {
+		in.restream.Live(uid, b)
+	}
+
 	in.wg.Add(1)
 	go func() {
 		defer in.wg.Done()
@@ -220,6 +228,10 @@ func (in *inputs) ended(uid string, b *stream.Broadcast, reason error) {
 	if s == nil || s.broadcast != b {
 		// Refused at start: its status already says why.
 		return
+	}
+
+	if in.restream != nil {
+		in.restream.Ended(uid, b)
 	}
 
 	in.setStatus(uid, store.StateClientDisconnect, reasonText(reason))
@@ -285,6 +297,10 @@ func (in *inputs) InputDeleted(uid string) {
 
 	if h != nil {
 		h.Kick(errors.New("live input deleted"))
+	}
+
+	if in.restream != nil {
+		in.restream.Remove(uid)
 	}
 }
 

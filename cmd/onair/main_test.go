@@ -27,7 +27,7 @@ type testNode struct {
 	rtmp string // rtmp://127.0.0.1:PORT/live/
 }
 
-func startNode(t *testing.T) *testNode {
+func startNode(t testing.TB) *testNode {
 	t.Helper()
 
 	cfg := &config{
@@ -68,7 +68,7 @@ func startNode(t *testing.T) *testNode {
 }
 
 // testWriter sends log lines to the test's log.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))

@@ -17,6 +17,7 @@ import (
 	"github.com/onair/onair/api"
 	"github.com/onair/onair/delivery"
 	"github.com/onair/onair/ingest/rtmp"
+	"github.com/onair/onair/restream"
 	"github.com/onair/onair/store"
 )
 
@@ -43,10 +44,11 @@ type node struct {
 	// headerTimeout replaces httpHeaderTimeout when set (tests).
 	headerTimeout time.Duration
 
-	store  *store.Store
-	inputs *inputs
-	rtmp   *rtmp.Server
-	http   *http.Server
+	store    *store.Store
+	inputs   *inputs
+	restream *restream.Manager
+	rtmp     *rtmp.Server
+	http     *http.Server
 
 	httpLn net.Listener
 	rtmpLn net.Listener
@@ -105,7 +107,13 @@ func (n *node) open() error {
 		return fmt.Errorf("store: %w", err)
 	}
 
-	n.inputs = &inputs{store: n.store, log: n.log, encoder: n.encoder}
+	n.restream = newRestream(n.store, n.log)
+	if err := n.restream.Start(); err != nil {
+		n.store.Close()
+		return err
+	}
+
+	n.inputs = &inputs{store: n.store, log: n.log, encoder: n.encoder, restream: n.restream}
 	if err := n.inputs.Start(); err != nil {
 		n.store.Close()
 		return err
@@ -113,6 +121,7 @@ func (n *node) open() error {
 
 	if err := n.listen(); err != nil {
 		n.inputs.Close()
+		n.restream.Close()
 		n.store.Close()
 
 		return err
@@ -199,8 +208,10 @@ func (n *node) handler() http.Handler {
 			RTMPSPort:  n.ingest.rtmpsPort(),
 			SRTPort:    n.ingest.srtPort,
 		},
-		Notify: n.inputs,
-		Live:   n.inputs,
+		Notify:   n.inputs,
+		Live:     n.inputs,
+		Outputs:  n.store,
+		Restream: &outputRunner{m: n.restream, log: n.log},
 	}
 
 	origin := &delivery.Origin{Presentations: n.inputs, Log: n.log.With("component", "delivery")}
@@ -240,6 +251,7 @@ func (n *node) shutdown(ctx context.Context) error {
 
 		n.ingest.close()
 		n.inputs.Close()
+		n.restream.Close()
 	}()
 
 	select {
