@@ -120,6 +120,11 @@ func (s *Server) Handler() http.Handler {
 		{inputs + "/{uid}/rotate_keys", map[string]handlerFunc{
 			http.MethodPost: s.rotateKeys,
 		}},
+		{prefix + "/accounts/{account}/stream/webhook", map[string]handlerFunc{
+			http.MethodPut:    s.putWebhook,
+			http.MethodGet:    s.getWebhook,
+			http.MethodDelete: s.deleteWebhook,
+		}},
 	}
 
 	for _, rt := range routes {

@@ -48,6 +48,26 @@ var migrations = []string{
 		status_time INTEGER NOT NULL DEFAULT 0
 	);
 	CREATE INDEX live_inputs_created ON live_inputs (created, uid);`,
+
+	// Issue 7: when a live input's credentials were last rotated.
+	`ALTER TABLE live_inputs ADD COLUMN keys_rotated_at INTEGER;`,
+
+	// Issue 7: the account's webhook and its outbox of events not yet
+	// delivered, in the order they happened.
+	`CREATE TABLE webhook (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		url TEXT NOT NULL,
+		secret TEXT NOT NULL,
+		modified INTEGER NOT NULL
+	);
+	CREATE TABLE webhook_events (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		stream TEXT NOT NULL,
+		body BLOB NOT NULL,
+		created INTEGER NOT NULL,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		next_attempt INTEGER NOT NULL
+	);`,
 }
 
 // Store is onair's state in one SQLite file. It is safe for concurrent use.

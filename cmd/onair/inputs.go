@@ -33,6 +33,9 @@ type inputs struct {
 	// encoder is the video encoder of every ladder, from probeHWAccel.
 	encoder string
 
+	// events, when set, hears about broadcasts (webhooks).
+	events liveEvents
+
 	mu       sync.Mutex
 	hubs     map[string]*stream.Hub
 	sessions map[string]*session
@@ -68,6 +71,8 @@ func (in *inputs) Start() error {
 			if err != nil {
 				return err
 			}
+
+			in.disconnected(li.UID)
 		}
 	}
 
@@ -182,6 +187,7 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 		pipe.Reader.Close()
 		log.Warn("broadcast refused", "reason", err)
 		in.setStatus(uid, store.StateFailedToConnect, err.Error())
+		in.refused(uid, err)
 		p.End(err)
 
 		return
@@ -192,6 +198,7 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 	in.mu.Unlock()
 
 	in.setStatus(uid, store.StateConnected, "")
+	in.connected(uid)
 
 	in.wg.Add(1)
 	go func() {
@@ -223,6 +230,7 @@ func (in *inputs) ended(uid string, b *stream.Broadcast, reason error) {
 	}
 
 	in.setStatus(uid, store.StateClientDisconnect, reasonText(reason))
+	in.disconnected(uid)
 }
 
 func reasonText(reason error) string {

@@ -44,6 +44,7 @@ type node struct {
 	headerTimeout time.Duration
 
 	store  *store.Store
+	hooks  *api.WebhookSender
 	inputs *inputs
 	rtmp   *rtmp.Server
 	http   *http.Server
@@ -105,14 +106,22 @@ func (n *node) open() error {
 		return fmt.Errorf("store: %w", err)
 	}
 
-	n.inputs = &inputs{store: n.store, log: n.log, encoder: n.encoder}
+	n.hooks = &api.WebhookSender{Outbox: n.store, Log: n.log.With("component", "webhook")}
+	if err := n.hooks.Start(); err != nil {
+		n.store.Close()
+		return err
+	}
+
+	n.inputs = &inputs{store: n.store, log: n.log, encoder: n.encoder, events: n.hooks}
 	if err := n.inputs.Start(); err != nil {
+		n.hooks.Close()
 		n.store.Close()
 		return err
 	}
 
 	if err := n.listen(); err != nil {
 		n.inputs.Close()
+		n.hooks.Close()
 		n.store.Close()
 
 		return err
@@ -250,6 +259,7 @@ func (n *node) shutdown(ctx context.Context) error {
 
 	err := n.http.Shutdown(ctx)
 	n.wg.Wait()
+	n.hooks.Close()
 
 	return errors.Join(err, n.store.Close())
 }
