@@ -120,6 +120,13 @@ func (s *Server) Handler() http.Handler {
 		{inputs + "/{uid}/rotate_keys", map[string]handlerFunc{
 			http.MethodPost: s.rotateKeys,
 		}},
+		{prefix + "/accounts/{account}/stream/keys", map[string]handlerFunc{
+			http.MethodPost: s.createSigningKey,
+			http.MethodGet:  s.listSigningKeys,
+		}},
+		{prefix + "/accounts/{account}/stream/keys/{id}", map[string]handlerFunc{
+			http.MethodDelete: s.deleteSigningKey,
+		}},
 		{prefix + "/accounts/{account}/stream/webhook", map[string]handlerFunc{
 			http.MethodPut:    s.putWebhook,
 			http.MethodGet:    s.getWebhook,
@@ -138,6 +145,9 @@ func (s *Server) Handler() http.Handler {
 		slices.Sort(allowed)
 		mux.Handle(rt.path, methodNotAllowed(strings.Join(allowed, ", ")))
 	}
+
+	// Method-less, so that the live_inputs and keys routes stay more specific.
+	mux.Handle(prefix+"/accounts/{account}/stream/{uid}/{action}", s.serve(s.streamAction))
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound("no route for %.16s %.200s", r.Method, r.URL.Path))

@@ -70,6 +70,9 @@ type Origin struct {
 	// BlockTimeout bounds how long a blocking reload or a preload hint's
 	// part waits. Zero means three target durations of the presentation.
 	BlockTimeout time.Duration
+
+	// Guard, when set, enforces signed URLs and allowed origins.
+	Guard *Guard
 }
 
 // Handler returns the handler of the playback paths: /{id}/manifest/...,
@@ -80,7 +83,8 @@ func (o *Origin) Handler() http.Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 
-	h := &handler{presentations: o.Presentations, log: log, timeout: o.BlockTimeout}
+	h := &handler{presentations: o.Presentations, log: log, timeout: o.BlockTimeout,
+		guard: o.Guard}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{id}/manifest/{uri...}", h.manifest)
@@ -95,6 +99,7 @@ type handler struct {
 	presentations Presentations
 	log           *slog.Logger
 	timeout       time.Duration
+	guard         *Guard
 }
 
 // cors adds the CORS headers to every response and answers preflights.
@@ -127,7 +132,10 @@ func cors(next http.Handler) http.Handler {
 
 // manifest serves a presentation's playlists and segments.
 func (h *handler) manifest(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+	id, ok := h.guard.resolve(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
 
 	p, ok := h.presentations.Presentation(id)
 	if !ok {
@@ -278,7 +286,12 @@ type lifecycleBody struct {
 
 // lifecycle says whether a live input is live.
 func (h *handler) lifecycle(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.presentations.Presentation(r.PathValue("id"))
+	id, ok := h.guard.resolve(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+
+	p, ok := h.presentations.Presentation(id)
 	body := lifecycleBody{IsInput: true, Live: ok && !p.Ended()}
 
 	data, err := json.Marshal(body)

@@ -68,6 +68,17 @@ var migrations = []string{
 		attempts INTEGER NOT NULL DEFAULT 0,
 		next_attempt INTEGER NOT NULL
 	);`,
+
+	// Issue 7: keys that sign playback tokens. The account's keys keep only
+	// their public half; onair's own key (own = 1, at most one) keeps both.
+	`CREATE TABLE signing_keys (
+		id TEXT PRIMARY KEY,
+		created INTEGER NOT NULL,
+		public_pem TEXT NOT NULL,
+		private_pem TEXT NOT NULL DEFAULT '',
+		own INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE UNIQUE INDEX signing_keys_own ON signing_keys (own) WHERE own = 1;`,
 }
 
 // Store is onair's state in one SQLite file. It is safe for concurrent use.

@@ -212,7 +212,8 @@ func (n *node) handler() http.Handler {
 		Live:   n.inputs,
 	}
 
-	origin := &delivery.Origin{Presentations: n.inputs, Log: n.log.With("component", "delivery")}
+	origin := &delivery.Origin{Presentations: n.inputs, Log: n.log.With("component", "delivery"),
+		Guard: &delivery.Guard{Access: newAccess(n.store, n.log.With("component", "access"))}}
 
 	mux := http.NewServeMux()
 	mux.Handle("/client/v4/", a.Handler())

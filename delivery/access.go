@@ -1,0 +1,203 @@
+package delivery
+
+import (
+	"crypto/rsa"
+	"errors"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// UnknownCountry is the country of a viewer whose country is not known.
+const UnknownCountry = "XX"
+
+// Policy is who may play a live input or a video.
+type Policy struct {
+	RequireSignedURLs   bool     // only a valid token in place of the uid plays
+	AllowedOrigins      []string // hosts (or *.host) that may embed; empty: any
+	HideLiveViewerCount bool     // /{id}/views answers 404
+}
+
+// Access gives the playback rules of uids and the public keys tokens are
+// checked with. Calls are made on every playback request: answer from
+// memory, or from a cache.
+type Access interface {
+	// Policy returns the rules of a live input or video uid, and whether
+	// there is such a uid.
+	Policy(uid string) (Policy, bool)
+
+	// PublicKey returns the key of a signing key id, and whether there is one.
+	PublicKey(kid string) (*rsa.PublicKey, bool)
+}
+
+// Guard enforces signed URLs and allowed origins on playback requests, the
+// same way at the origin and at an edge.
+type Guard struct {
+	// Access gives the rules; nil lets every request through unchecked.
+	Access Access
+
+	// Country returns the viewer's ISO 3166-1 country code for accessRules;
+	// nil means UnknownCountry.
+	Country func(r *http.Request) string
+
+	// Now is the clock tokens are checked against; nil means time.Now.
+	Now func() time.Time
+}
+
+// resolve turns the playback id of r (a uid, or a token in its place) into
+// the uid to serve, after checking the rules. When the request may not be
+// served it answers it and returns false. Every token failure answers the
+// same way whether or not its video exists.
+func (g *Guard) resolve(w http.ResponseWriter, r *http.Request, id string) (string, bool) {
+	if g == nil || g.Access == nil {
+		return id, true
+	}
+
+	uid, signed := id, false
+
+	if LooksLikeToken(id) {
+		claims, err := VerifyToken(id, g.Access.PublicKey, g.now(), g.viewer(r))
+		if err != nil {
+			status := http.StatusUnauthorized
+			if errors.Is(err, ErrTokenBlocked) {
+				status = http.StatusForbidden
+			}
+
+			fail(w, status, "access denied")
+
+			return "", false
+		}
+
+		uid, signed = claims.Subject, true
+	}
+
+	pol, ok := g.Access.Policy(uid)
+
+	switch {
+	case !ok && signed:
+		// A token signed for nothing that exists: as refused as a bad one.
+		fail(w, http.StatusForbidden, "access denied")
+
+		return "", false
+	case !ok:
+		return uid, true // the handler answers 404
+	case pol.RequireSignedURLs && !signed:
+		fail(w, http.StatusUnauthorized, "access denied: this video plays only with a signed token")
+
+		return "", false
+	}
+
+	if len(pol.AllowedOrigins) > 0 && !g.originAllowed(w, r, pol.AllowedOrigins) {
+		fail(w, http.StatusForbidden, "access denied: origin not allowed")
+
+		return "", false
+	}
+
+	return uid, true
+}
+
+// policy returns the rules of uid, when there is a Guard with Access.
+func (g *Guard) policy(uid string) (Policy, bool) {
+	if g == nil || g.Access == nil {
+		return Policy{}, false
+	}
+
+	return g.Access.Policy(uid)
+}
+
+// originAllowed checks the host of the Origin header (else of the Referer)
+// against patterns. A request with neither is not from a browser page and
+// passes. When Origin matches, the CORS answer names it instead of "*".
+func (g *Guard) originAllowed(w http.ResponseWriter, r *http.Request, patterns []string) bool {
+	origin := r.Header.Get("Origin")
+	source := origin
+
+	if source == "" {
+		source = r.Header.Get("Referer")
+	}
+
+	if source == "" {
+		return true
+	}
+
+	u, err := url.Parse(source)
+	if err != nil || u.Host == "" || !OriginAllowed(patterns, u.Host) {
+		return false
+	}
+
+	if origin != "" {
+		hdr := w.Header()
+		hdr.Set("Access-Control-Allow-Origin", origin)
+		hdr.Add("Vary", "Origin")
+	}
+
+	return true
+}
+
+// OriginAllowed says whether host (with an optional port) matches one of
+// patterns: "example.com" is that host on any port, "example.com:8443" that
+// port only, and "*.example.com" every subdomain of example.com (not
+// example.com itself). Case is ignored.
+func OriginAllowed(patterns []string, host string) bool {
+	host = strings.ToLower(host)
+	name, port := host, ""
+
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		name, port = h, p
+	}
+
+	for _, pat := range patterns {
+		pat = strings.ToLower(pat)
+		pname, pport := pat, ""
+
+		if h, p, err := net.SplitHostPort(pat); err == nil {
+			pname, pport = h, p
+		}
+
+		if pport != "" && pport != port {
+			continue
+		}
+
+		if suffix, ok := strings.CutPrefix(pname, "*."); ok {
+			if strings.HasSuffix(name, "."+suffix) {
+				return true
+			}
+
+			continue
+		}
+
+		if name == pname {
+			return true
+		}
+	}
+
+	return false
+}
+
+// viewer is who sent r, for access rules.
+func (g *Guard) viewer(r *http.Request) Viewer {
+	v := Viewer{Country: UnknownCountry}
+
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		v.Addr = ap.Addr()
+	}
+
+	if g.Country != nil {
+		if c := g.Country(r); c != "" {
+			v.Country = c
+		}
+	}
+
+	return v
+}
+
+func (g *Guard) now() time.Time {
+	if g.Now == nil {
+		return time.Now()
+	}
+
+	return g.Now()
+}
