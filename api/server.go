@@ -127,6 +127,9 @@ func (s *Server) Handler() http.Handler {
 		{prefix + "/accounts/{account}/stream/keys/{id}", map[string]handlerFunc{
 			http.MethodDelete: s.deleteSigningKey,
 		}},
+		{prefix + "/accounts/{account}/stream/analytics/views", map[string]handlerFunc{
+			http.MethodGet: s.queryViews,
+		}},
 		{prefix + "/accounts/{account}/stream/webhook", map[string]handlerFunc{
 			http.MethodPut:    s.putWebhook,
 			http.MethodGet:    s.getWebhook,

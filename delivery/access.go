@@ -19,6 +19,9 @@ type Policy struct {
 	RequireSignedURLs   bool     // only a valid token in place of the uid plays
 	AllowedOrigins      []string // hosts (or *.host) that may embed; empty: any
 	HideLiveViewerCount bool     // /{id}/views answers 404
+
+	// LiveInput and Creator are the analytics dimensions of the uid.
+	LiveInput, Creator string
 }
 
 // Access gives the playback rules of uids and the public keys tokens are
@@ -179,19 +182,26 @@ func OriginAllowed(patterns []string, host string) bool {
 
 // viewer is who sent r, for access rules.
 func (g *Guard) viewer(r *http.Request) Viewer {
-	v := Viewer{Country: UnknownCountry}
+	v := Viewer{Country: g.country(r)}
 
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		v.Addr = ap.Addr()
 	}
 
-	if g.Country != nil {
-		if c := g.Country(r); c != "" {
-			v.Country = c
-		}
+	return v
+}
+
+// country is the viewer's country, UnknownCountry when not known.
+func (g *Guard) country(r *http.Request) string {
+	if g == nil || g.Country == nil {
+		return UnknownCountry
 	}
 
-	return v
+	if c := g.Country(r); c != "" {
+		return c
+	}
+
+	return UnknownCountry
 }
 
 func (g *Guard) now() time.Time {

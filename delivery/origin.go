@@ -73,6 +73,9 @@ type Origin struct {
 
 	// Guard, when set, enforces signed URLs and allowed origins.
 	Guard *Guard
+
+	// Viewing, when set, counts playback and answers /{id}/views.
+	Viewing Viewing
 }
 
 // Handler returns the handler of the playback paths: /{id}/manifest/...,
@@ -84,11 +87,12 @@ func (o *Origin) Handler() http.Handler {
 	}
 
 	h := &handler{presentations: o.Presentations, log: log, timeout: o.BlockTimeout,
-		guard: o.Guard}
+		guard: o.Guard, viewing: o.Viewing}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{id}/manifest/{uri...}", h.manifest)
 	mux.HandleFunc("/{id}/lifecycle", h.lifecycle)
+	mux.HandleFunc("/{id}/views", h.views)
 	mux.HandleFunc(ClockPath, clock)
 
 	return cors(mux)
@@ -100,6 +104,7 @@ type handler struct {
 	log           *slog.Logger
 	timeout       time.Duration
 	guard         *Guard
+	viewing       Viewing
 }
 
 // cors adds the CORS headers to every response and answers preflights.
@@ -208,6 +213,8 @@ func (h *handler) manifest(w http.ResponseWriter, r *http.Request) {
 	default:
 		hdr.Set("Cache-Control", playlistCache)
 	}
+
+	h.record(r, r.PathValue("id"), id, res)
 
 	// ServeContent answers HEAD, Range and If-None-Match.
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(res.Data))

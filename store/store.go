@@ -79,6 +79,19 @@ var migrations = []string{
 		own INTEGER NOT NULL DEFAULT 0
 	);
 	CREATE UNIQUE INDEX signing_keys_own ON signing_keys (own) WHERE own = 1;`,
+
+	// Issue 7: minutes viewed and views per minute (Unix seconds), video or
+	// input, creator and country.
+	`CREATE TABLE analytics_views (
+		minute INTEGER NOT NULL,
+		uid TEXT NOT NULL,
+		live_input TEXT NOT NULL,
+		creator TEXT NOT NULL,
+		country TEXT NOT NULL,
+		media_seconds REAL NOT NULL,
+		views INTEGER NOT NULL,
+		PRIMARY KEY (minute, uid, live_input, creator, country)
+	) WITHOUT ROWID;`,
 }
 
 // Store is onair's state in one SQLite file. It is safe for concurrent use.

@@ -84,6 +84,8 @@ func (a *access) Policy(uid string) (delivery.Policy, bool) {
 			RequireSignedURLs:   li.Recording.RequireSignedURLs,
 			AllowedOrigins:      li.Recording.AllowedOrigins,
 			HideLiveViewerCount: li.Recording.HideLiveViewerCount,
+			LiveInput:           li.UID,
+			Creator:             li.DefaultCreator,
 		}}
 	}
 

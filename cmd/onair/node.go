@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/onair/onair/analytics"
 	"github.com/onair/onair/api"
 	"github.com/onair/onair/delivery"
 	"github.com/onair/onair/ingest/rtmp"
@@ -43,11 +44,18 @@ type node struct {
 	// headerTimeout replaces httpHeaderTimeout when set (tests).
 	headerTimeout time.Duration
 
-	store  *store.Store
-	hooks  *api.WebhookSender
-	inputs *inputs
-	rtmp   *rtmp.Server
-	http   *http.Server
+	// viewClock replaces the analytics clock when set (tests).
+	viewClock func() time.Time
+
+	store *store.Store
+	hooks *api.WebhookSender
+	views *analytics.Collector
+
+	// country finds a viewer's country; nil when none is configured.
+	country func(*http.Request) string
+	inputs  *inputs
+	rtmp    *rtmp.Server
+	http    *http.Server
 
 	httpLn net.Listener
 	rtmpLn net.Listener
@@ -106,8 +114,14 @@ func (n *node) open() error {
 		return fmt.Errorf("store: %w", err)
 	}
 
+	if err := n.startViews(); err != nil {
+		n.store.Close()
+		return err
+	}
+
 	n.hooks = &api.WebhookSender{Outbox: n.store, Log: n.log.With("component", "webhook")}
 	if err := n.hooks.Start(); err != nil {
+		n.views.Close()
 		n.store.Close()
 		return err
 	}
@@ -115,6 +129,7 @@ func (n *node) open() error {
 	n.inputs = &inputs{store: n.store, log: n.log, encoder: n.encoder, events: n.hooks}
 	if err := n.inputs.Start(); err != nil {
 		n.hooks.Close()
+		n.views.Close()
 		n.store.Close()
 		return err
 	}
@@ -122,6 +137,7 @@ func (n *node) open() error {
 	if err := n.listen(); err != nil {
 		n.inputs.Close()
 		n.hooks.Close()
+		n.views.Close()
 		n.store.Close()
 
 		return err
@@ -213,7 +229,9 @@ func (n *node) handler() http.Handler {
 	}
 
 	origin := &delivery.Origin{Presentations: n.inputs, Log: n.log.With("component", "delivery"),
-		Guard: &delivery.Guard{Access: newAccess(n.store, n.log.With("component", "access"))}}
+		Guard: &delivery.Guard{Access: newAccess(n.store, n.log.With("component", "access")),
+			Country: n.country},
+		Viewing: n.views}
 
 	mux := http.NewServeMux()
 	mux.Handle("/client/v4/", a.Handler())
@@ -261,6 +279,7 @@ func (n *node) shutdown(ctx context.Context) error {
 	err := n.http.Shutdown(ctx)
 	n.wg.Wait()
 	n.hooks.Close()
+	err = errors.Join(err, n.views.Close())
 
 	return errors.Join(err, n.store.Close())
 }
