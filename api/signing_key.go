@@ -339,24 +339,3 @@ func parsePrivatePEM(s string) (*rsa.PrivateKey, error) {
 
 	return key, nil
 }
-
-// ParsePublicPEM reads the public half of a signing key as the store keeps
-// it, for token verification.
-func ParsePublicPEM(s string) (*rsa.PublicKey, error) {
-	block, _ := pem.Decode([]byte(s))
-	if block == nil {
-		return nil, errors.New("signing key: no PEM block")
-	}
-
-	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
-	}
-
-	key, ok := pub.(*rsa.PublicKey)
-	if !ok {
-		return nil, errors.New("signing key: not an RSA key")
-	}
-
-	return key, nil
-}

@@ -43,7 +43,7 @@ func TestSigningKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pub, err := ParsePublicPEM(stored.PublicPEM)
+	pub, err := delivery.ParsePublicPEM(stored.PublicPEM)
 	if err != nil || !pub.Equal(&priv.PublicKey) {
 		t.Fatalf("stored public key does not match the returned private key: %v", err)
 	}
@@ -73,7 +73,7 @@ func TestToken(t *testing.T) {
 			return nil, false
 		}
 
-		pub, err := ParsePublicPEM(k.PublicPEM)
+		pub, err := delivery.ParsePublicPEM(k.PublicPEM)
 
 		return pub, err == nil
 	}

@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"net"
 	"net/http"
@@ -48,21 +50,33 @@ type Guard struct {
 
 	// Now is the clock tokens are checked against; nil means time.Now.
 	Now func() time.Time
+
+	// EdgeToken, when set, is the bearer token of trusted edges. A request
+	// with EdgeHeader and this token comes from an edge that has checked the
+	// viewer's address, country and origin itself, so those are not checked
+	// again against the edge's; signatures, subjects and times still are.
+	EdgeToken string
 }
 
-// resolve turns the playback id of r (a uid, or a token in its place) into
+// Check turns the playback id of r (a uid, or a token in its place) into
 // the uid to serve, after checking the rules. When the request may not be
 // served it answers it and returns false. Every token failure answers the
 // same way whether or not its video exists.
-func (g *Guard) resolve(w http.ResponseWriter, r *http.Request, id string) (string, bool) {
+func (g *Guard) Check(w http.ResponseWriter, r *http.Request, id string) (string, bool) {
 	if g == nil || g.Access == nil {
 		return id, true
 	}
 
-	uid, signed := id, false
+	uid, signed, trusted := id, false, g.trusted(r)
 
 	if LooksLikeToken(id) {
-		claims, err := VerifyToken(id, g.Access.PublicKey, g.now(), g.viewer(r))
+		var v *Viewer
+		if !trusted {
+			viewer := g.viewer(r)
+			v = &viewer
+		}
+
+		claims, err := verifyToken(id, g.Access.PublicKey, g.now(), v)
 		if err != nil {
 			status := http.StatusUnauthorized
 			if errors.Is(err, ErrTokenBlocked) {
@@ -93,13 +107,35 @@ func (g *Guard) resolve(w http.ResponseWriter, r *http.Request, id string) (stri
 		return "", false
 	}
 
-	if len(pol.AllowedOrigins) > 0 && !g.originAllowed(w, r, pol.AllowedOrigins) {
+	if len(pol.AllowedOrigins) > 0 && !trusted && !g.originAllowed(w, r, pol.AllowedOrigins) {
 		fail(w, http.StatusForbidden, "access denied: origin not allowed")
 
 		return "", false
 	}
 
 	return uid, true
+}
+
+// trusted says whether r comes from an edge holding EdgeToken.
+func (g *Guard) trusted(r *http.Request) bool {
+	if g.EdgeToken == "" || r.Header.Get(EdgeHeader) == "" {
+		return false
+	}
+
+	return BearerMatches(r, g.EdgeToken)
+}
+
+// BearerMatches says whether r carries "Authorization: Bearer token". The
+// token is compared through its SHA-256 in constant time.
+func BearerMatches(r *http.Request, token string) bool {
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return false
+	}
+
+	a, b := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256([]byte(token))
+
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
 // policy returns the rules of uid, when there is a Guard with Access.

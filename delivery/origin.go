@@ -137,7 +137,7 @@ func cors(next http.Handler) http.Handler {
 
 // manifest serves a presentation's playlists and segments.
 func (h *handler) manifest(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.guard.resolve(w, r, r.PathValue("id"))
+	id, ok := h.guard.Check(w, r, r.PathValue("id"))
 	if !ok {
 		return
 	}
@@ -212,6 +212,10 @@ func (h *handler) manifest(w http.ResponseWriter, r *http.Request) {
 		hdr.Set("Cache-Control", blockedCache)
 	default:
 		hdr.Set("Cache-Control", playlistCache)
+	}
+
+	if res.Duration > 0 {
+		hdr.Set(DurationHeader, mediaSeconds(res.Duration))
 	}
 
 	h.record(r, r.PathValue("id"), id, res)
@@ -293,7 +297,7 @@ type lifecycleBody struct {
 
 // lifecycle says whether a live input is live.
 func (h *handler) lifecycle(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.guard.resolve(w, r, r.PathValue("id"))
+	id, ok := h.guard.Check(w, r, r.PathValue("id"))
 	if !ok {
 		return
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strconv"
+	"time"
 
 	"github.com/onair/onair/analytics"
 	"github.com/onair/onair/packager"
@@ -14,6 +16,10 @@ import (
 // does not count it: the edge counts its own viewers and reports them, so
 // that nothing is counted twice.
 const EdgeHeader = "X-Onair-Edge"
+
+// DurationHeader tells an edge how much media a segment or part holds for
+// analytics (packager.Resource.Duration), in seconds.
+const DurationHeader = "X-Onair-Duration"
 
 // Viewing hears about playback for analytics; *analytics.Collector is one.
 type Viewing interface {
@@ -32,7 +38,7 @@ type viewsBody struct {
 // views answers the live viewer count of a uid, or 404 when its input hides
 // it.
 func (h *handler) views(w http.ResponseWriter, r *http.Request) {
-	uid, ok := h.guard.resolve(w, r, r.PathValue("id"))
+	uid, ok := h.guard.Check(w, r, r.PathValue("id"))
 	if !ok {
 		return
 	}
@@ -76,6 +82,12 @@ func (h *handler) record(r *http.Request, id, uid string, res *packager.Resource
 		return
 	}
 
+	h.viewing.Record(h.guard.ViewRequest(r, id, uid, res.Duration))
+}
+
+// ViewRequest is the analytics of a playback request for id (a uid or a
+// token) that served uid with media of the given duration.
+func (g *Guard) ViewRequest(r *http.Request, id, uid string, media time.Duration) analytics.Request {
 	token := ""
 	if id != uid {
 		token = id
@@ -86,14 +98,29 @@ func (h *handler) record(r *http.Request, id, uid string, res *packager.Resource
 		addr = ap.Addr().String()
 	}
 
-	pol, _ := h.guard.policy(uid)
+	pol, _ := g.policy(uid)
 
-	h.viewing.Record(analytics.Request{
+	return analytics.Request{
 		UID:       uid,
 		LiveInput: pol.LiveInput,
 		Creator:   pol.Creator,
-		Country:   h.guard.country(r),
+		Country:   g.country(r),
 		Session:   analytics.SessionKey(token, addr, r.UserAgent(), uid),
-		Media:     res.Duration,
-	})
+		Media:     media,
+	}
+}
+
+// mediaSeconds writes d as the DurationHeader value.
+func mediaSeconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+}
+
+// ParseMediaSeconds reads a DurationHeader value; 0 when absent or bad.
+func ParseMediaSeconds(v string) time.Duration {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 || f > 3600 {
+		return 0
+	}
+
+	return time.Duration(f * float64(time.Second))
 }

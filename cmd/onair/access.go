@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/onair/onair/api"
 	"github.com/onair/onair/delivery"
 	"github.com/onair/onair/store"
 )
@@ -124,7 +123,7 @@ func (a *access) PublicKey(kid string) (*rsa.PublicKey, bool) {
 
 		return nil, false
 	default:
-		pub, err := api.ParsePublicPEM(k.PublicPEM)
+		pub, err := delivery.ParsePublicPEM(k.PublicPEM)
 		if err != nil {
 			a.log.Warn("signing key unusable", "key", kid, "error", err)
 		}

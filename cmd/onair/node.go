@@ -228,10 +228,11 @@ func (n *node) handler() http.Handler {
 		Live:   n.inputs,
 	}
 
+	acc := newAccess(n.store, n.log.With("component", "access"))
 	origin := &delivery.Origin{Presentations: n.inputs, Log: n.log.With("component", "delivery"),
-		Guard: &delivery.Guard{Access: newAccess(n.store, n.log.With("component", "access")),
-			Country: n.country},
+		Guard:   &delivery.Guard{Access: acc, Country: n.country, EdgeToken: n.cfg.APIToken},
 		Viewing: n.views}
+	edges := &delivery.EdgeAPI{Token: n.cfg.APIToken, Access: acc, Viewing: n.views}
 
 	mux := http.NewServeMux()
 	mux.Handle("/client/v4/", a.Handler())
@@ -242,6 +243,7 @@ func (n *node) handler() http.Handler {
 		w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", &metrics{inputs: n.inputs})
+	mux.Handle(delivery.EdgePath, edges.Handler())
 	mux.Handle("/", origin.Handler())
 
 	return mux
