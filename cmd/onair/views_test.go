@@ -36,8 +36,9 @@ func (c *viewClock) add(d time.Duration) {
 }
 
 // startViewsNode starts a node whose viewers' countries come from the
-// X-Country header and whose analytics clock the test moves.
-func startViewsNode(t *testing.T) (*testNode, *viewClock) {
+// X-Country header (unless opts change it) and whose analytics clock the test
+// moves.
+func startViewsNode(t *testing.T, opts ...func(*config)) (*testNode, *viewClock) {
 	t.Helper()
 
 	cfg := &config{
@@ -49,6 +50,10 @@ func startViewsNode(t *testing.T) (*testNode, *viewClock) {
 		LogLevel:      "info",
 		LogFormat:     "text",
 		CountryHeader: "X-Country",
+	}
+
+	for _, o := range opts {
+		o(cfg)
 	}
 
 	if err := cfg.validate(); err != nil {

@@ -1,161 +1,20 @@
 package geoip
 
 import (
-	"bytes"
 	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/onair/onair/internal/geoip/geoiptest"
 )
 
-// network is one entry of a test database.
-type network struct {
-	prefix  string
-	country string
-}
-
-// trieNode is a node of the search tree a test database is built from; a
-// slot holds a child, a data offset (data >= 0), or nothing.
-type trieNode struct {
-	child [2]*trieNode
-	data  [2]int
-}
-
-func newTrieNode() *trieNode {
-	return &trieNode{data: [2]int{-1, -1}}
-}
-
-// buildDB writes a MaxMind DB of nets, following the format's specification,
-// so that the reader is tested against files of known content.
-func buildDB(t testing.TB, nets []network, recordSize, ipVersion int) []byte {
-	t.Helper()
-
-	var section bytes.Buffer
-	offsets := map[string]int{}
-	root := newTrieNode()
-
-	for _, n := range nets {
-		if _, ok := offsets[n.country]; !ok {
-			offsets[n.country] = section.Len()
-			section.Write(countryRecord(n.country))
-		}
-
-		p := netip.MustParsePrefix(n.prefix)
-		ip, bits := p.Addr().AsSlice(), p.Bits()
-
-		if ipVersion == 6 && p.Addr().Is4() {
-			ip, bits = append(make([]byte, 12), ip...), bits+96
-		}
-
-		node := root
-		for i := 0; i < bits; i++ {
-			bit := int(ip[i/8]>>(7-i%8)) & 1
-			if i == bits-1 {
-				node.data[bit] = offsets[n.country]
-				break
-			}
-
-			if node.child[bit] == nil {
-				node.child[bit] = newTrieNode()
-			}
-
-			node = node.child[bit]
-		}
-	}
-
-	// Number the nodes breadth first.
-	order := []*trieNode{root}
-	index := map[*trieNode]int{root: 0}
-
-	for i := 0; i < len(order); i++ {
-		for _, c := range order[i].child {
-			if c != nil {
-				index[c] = len(order)
-				order = append(order, c)
-			}
-		}
-	}
-
-	count := len(order)
-
-	var out bytes.Buffer
-
-	for _, n := range order {
-		var rec [2]uint32
-
-		for b := range 2 {
-			switch {
-			case n.child[b] != nil:
-				rec[b] = uint32(index[n.child[b]])
-			case n.data[b] >= 0:
-				rec[b] = uint32(count + dataSeparator + n.data[b])
-			default:
-				rec[b] = uint32(count)
-			}
-		}
-
-		out.Write(encodeRecords(rec, recordSize))
-	}
-
-	out.Write(make([]byte, dataSeparator))
-	out.Write(section.Bytes())
-	out.Write(metadataMarker)
-	out.Write(mapHeader(4))
-	out.Write(str("node_count"))
-	out.Write(uint32Value(uint32(count)))
-	out.Write(str("record_size"))
-	out.Write(uint16Value(uint16(recordSize)))
-	out.Write(str("ip_version"))
-	out.Write(uint16Value(uint16(ipVersion)))
-	out.Write(str("database_type"))
-	out.Write(str("onair-test-country"))
-
-	return out.Bytes()
-}
-
-func encodeRecords(r [2]uint32, size int) []byte {
-	switch size {
-	case 24:
-		return []byte{byte(r[0] >> 16), byte(r[0] >> 8), byte(r[0]),
-			byte(r[1] >> 16), byte(r[1] >> 8), byte(r[1])}
-	case 28:
-		return []byte{byte(r[0] >> 16), byte(r[0] >> 8), byte(r[0]),
-			byte(r[0]>>24)<<4 | byte(r[1]>>24)&0x0f, byte(r[1] >> 16), byte(r[1] >> 8), byte(r[1])}
-	default:
-		return []byte{byte(r[0] >> 24), byte(r[0] >> 16), byte(r[0] >> 8), byte(r[0]),
-			byte(r[1] >> 24), byte(r[1] >> 16), byte(r[1] >> 8), byte(r[1])}
-	}
-}
-
-// countryRecord is {"country": {"iso_code": cc}}.
-func countryRecord(cc string) []byte {
-	var b bytes.Buffer
-
-	b.Write(mapHeader(1))
-	b.Write(str("country"))
-	b.Write(mapHeader(1))
-	b.Write(str("iso_code"))
-	b.Write(str(cc))
-
-	return b.Bytes()
-}
-
-func mapHeader(n int) []byte { return []byte{byte(typeMap<<5 | n)} }
-
-func str(s string) []byte { return append([]byte{byte(typeString<<5 | len(s))}, s...) }
-
-func uint16Value(v uint16) []byte { return []byte{typeUint16<<5 | 2, byte(v >> 8), byte(v)} }
-
-func uint32Value(v uint32) []byte {
-	return []byte{typeUint32<<5 | 4, byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
-}
-
-var testNets = []network{
-	{"192.0.2.0/24", "GB"},
-	{"198.51.100.0/25", "FR"},
-	{"10.0.0.0/8", "DE"},
-	{"2001:db8::/32", "JP"},
+var testNets = []geoiptest.Network{
+	{Prefix: "192.0.2.0/24", Country: "GB"},
+	{Prefix: "198.51.100.0/25", Country: "FR"},
+	{Prefix: "10.0.0.0/8", Country: "DE"},
+	{Prefix: "2001:db8::/32", Country: "JP"},
 }
 
 func TestCountry(t *testing.T) {
@@ -176,7 +35,7 @@ func TestCountry(t *testing.T) {
 	}
 
 	for _, size := range []int{24, 28, 32} {
-		db, err := Parse(buildDB(t, testNets, size, 6))
+		db, err := Parse(geoiptest.Build(testNets, size, 6))
 		if err != nil {
 			t.Fatalf("record size %d: %v", size, err)
 		}
@@ -192,7 +51,7 @@ func TestCountry(t *testing.T) {
 }
 
 func TestCountryIPv4Database(t *testing.T) {
-	db, err := Parse(buildDB(t, testNets[:3], 24, 4))
+	db, err := Parse(geoiptest.Build(testNets[:3], 24, 4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +70,7 @@ func TestOpen(t *testing.T) {
 	good := filepath.Join(dir, "good.mmdb")
 	bad := filepath.Join(dir, "bad.mmdb")
 
-	os.WriteFile(good, buildDB(t, testNets, 24, 6), 0o600)
+	os.WriteFile(good, geoiptest.Build(testNets, 24, 6), 0o600)
 	os.WriteFile(bad, []byte("not a database"), 0o600)
 
 	if _, err := Open(good); err != nil {
@@ -230,9 +89,9 @@ func TestOpen(t *testing.T) {
 // FuzzCountry feeds mutated databases to the reader, which must fail or
 // answer, never panic or hang.
 func FuzzCountry(f *testing.F) {
-	f.Add(buildDB(f, testNets, 24, 6), []byte{192, 0, 2, 1})
-	f.Add(buildDB(f, testNets, 28, 6), []byte{10, 0, 0, 1})
-	f.Add(buildDB(f, testNets[:3], 32, 4), []byte{198, 51, 100, 1})
+	f.Add(geoiptest.Build(testNets, 24, 6), []byte{192, 0, 2, 1})
+	f.Add(geoiptest.Build(testNets, 28, 6), []byte{10, 0, 0, 1})
+	f.Add(geoiptest.Build(testNets[:3], 32, 4), []byte{198, 51, 100, 1})
 
 	f.Fuzz(func(t *testing.T, data, ip []byte) {
 		db, err := Parse(data)
