@@ -242,7 +242,7 @@ func (n *node) handler() http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", &metrics{inputs: n.inputs})
+	mux.Handle("GET /metrics", &metrics{inputs: n.inputs, views: n.views})
 	mux.Handle(delivery.EdgePath, edges.Handler())
 	mux.Handle("/", origin.Handler())
 

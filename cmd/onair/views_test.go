@@ -232,6 +232,11 @@ func TestViewerAnalytics(t *testing.T) {
 	// The test's own polling of the playlists is one more viewer.
 	checkLiveViewers(t, n, li.UID, len(readers)+1)
 
+	metric := fmt.Sprintf("onair_live_viewers{input=%q} %d\n", li.UID, len(readers)+1)
+	if _, _, body := httpGet(t, n.base+"/metrics"); !strings.Contains(body, metric) {
+		t.Errorf("/metrics lacks %q", metric)
+	}
+
 	if err := n.views.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
