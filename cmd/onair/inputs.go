@@ -40,6 +40,7 @@ type inputs struct {
 	hubs     map[string]*stream.Hub
 	sessions map[string]*session
 	keys     map[string]string // uid → the stream key that last opened its hub
+	latest   map[string]string // uid → its stream key, as the API last reported it
 	closed   bool
 
 	wg sync.WaitGroup
@@ -173,6 +174,17 @@ func (in *inputs) hub(uid string) (*stream.Hub, error) {
 // started transcodes and packages a new broadcast, or refuses it with a reason
 // the API shows when onair cannot transcode its codecs.
 func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) {
+	in.mu.Lock()
+	stale := in.staleKeyLocked(uid)
+	in.mu.Unlock()
+
+	if stale {
+		in.setStatus(uid, store.StateClientDisconnect, errKeysRotated.Error())
+		p.End(errKeysRotated)
+
+		return
+	}
+
 	log := in.log.With("input", uid)
 	pres := &packager.Presentation{Log: log.With("component", "packager")}
 	pipe := &transcode.Pipeline{
@@ -271,6 +283,7 @@ func (in *inputs) InputChanged(li *store.LiveInput) {
 	in.mu.Lock()
 	h := in.hubs[li.UID]
 	rotated := in.keys[li.UID] != "" && in.keys[li.UID] != li.StreamKey
+	in.noteKeysLocked(li.UID, li.StreamKey)
 	in.mu.Unlock()
 
 	switch {
@@ -278,7 +291,7 @@ func (in *inputs) InputChanged(li *store.LiveInput) {
 	case !li.Enabled:
 		h.Kick(errors.New("live input disabled"))
 	case rotated:
-		h.Kick(errors.New("stream keys rotated"))
+		h.Kick(errKeysRotated)
 	}
 }
 
@@ -288,6 +301,7 @@ func (in *inputs) InputDeleted(uid string) {
 	h := in.hubs[uid]
 	delete(in.hubs, uid)
 	delete(in.keys, uid)
+	delete(in.latest, uid)
 	delete(in.sessions, uid)
 	in.mu.Unlock()
 
