@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,6 +57,26 @@ type Guard struct {
 	// viewer's address, country and origin itself, so those are not checked
 	// again against the edge's; signatures, subjects and times still are.
 	EdgeToken string
+
+	mu     sync.Mutex
+	tokens map[string]verifiedToken // signatures checked lately
+}
+
+// Limits of the cache of checked signatures.
+const (
+	// verifiedFor is how long a token's checked signature is trusted: a
+	// deleted key stops its tokens within it, and a viewer's segments cost
+	// one RSA verification per token and period instead of one each.
+	verifiedFor = time.Second
+
+	// maxVerified bounds the tokens remembered; past it the cache starts over.
+	maxVerified = 10_000
+)
+
+// verifiedToken is a token whose signature was checked at a time.
+type verifiedToken struct {
+	claims *Claims
+	until  time.Time
 }
 
 // Check turns the playback id of r (a uid, or a token in its place) into
@@ -76,7 +97,7 @@ func (g *Guard) Check(w http.ResponseWriter, r *http.Request, id string) (string
 			v = &viewer
 		}
 
-		claims, err := verifyToken(id, g.Access.PublicKey, g.now(), v)
+		claims, err := g.verify(id, v)
 		if err != nil {
 			status := http.StatusUnauthorized
 			if errors.Is(err, ErrTokenBlocked) {
@@ -114,6 +135,34 @@ func (g *Guard) Check(w http.ResponseWriter, r *http.Request, id string) (string
 	}
 
 	return uid, true
+}
+
+// verify checks a token: its signature (or a check of it made within
+// verifiedFor), then its times and, unless v is nil, its access rules.
+func (g *Guard) verify(token string, v *Viewer) (*Claims, error) {
+	now := g.now()
+
+	g.mu.Lock()
+	e, ok := g.tokens[token]
+	g.mu.Unlock()
+
+	if !ok || !now.Before(e.until) {
+		claims, err := parseToken(token, g.Access.PublicKey)
+		if err != nil {
+			return nil, err
+		}
+
+		e = verifiedToken{claims: claims, until: now.Add(verifiedFor)}
+
+		g.mu.Lock()
+		if g.tokens == nil || len(g.tokens) >= maxVerified {
+			g.tokens = map[string]verifiedToken{}
+		}
+		g.tokens[token] = e
+		g.mu.Unlock()
+	}
+
+	return checkClaims(e.claims, now, v)
 }
 
 // trusted says whether r comes from an edge holding EdgeToken.

@@ -127,6 +127,12 @@ func verifyToken(token string, keys KeyLookup, now time.Time, v *Viewer) (*Claim
 		return nil, err
 	}
 
+	return checkClaims(claims, now, v)
+}
+
+// checkClaims checks the times and, unless v is nil, the access rules of
+// claims whose signature was checked.
+func checkClaims(claims *Claims, now time.Time, v *Viewer) (*Claims, error) {
 	t := now.Unix()
 	if claims.Expires != 0 && t >= claims.Expires {
 		return nil, ErrTokenExpired

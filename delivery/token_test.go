@@ -23,7 +23,7 @@ var (
 
 // testKeys returns two RSA keys, made once per test binary: "a" is known to
 // the lookup, "b" is not.
-func testKeys(t *testing.T) (*rsa.PrivateKey, *rsa.PrivateKey, KeyLookup) {
+func testKeys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey, KeyLookup) {
 	t.Helper()
 
 	keysOnce.Do(func() {
