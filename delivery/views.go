@@ -82,7 +82,12 @@ func (h *handler) record(r *http.Request, id, uid string, res *packager.Resource
 		return
 	}
 
-	h.viewing.Record(h.guard.ViewRequest(r, id, uid, res.Duration))
+	media := res.Duration
+	if r.Method == http.MethodHead {
+		media = 0 // nothing was sent
+	}
+
+	h.viewing.Record(h.guard.ViewRequest(r, id, uid, media))
 }
 
 // ViewRequest is the analytics of a playback request for id (a uid or a

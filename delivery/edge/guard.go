@@ -34,6 +34,10 @@ func (c *Cache) check(w http.ResponseWriter, r *http.Request) (http.ResponseWrit
 		}
 
 		media := delivery.ParseMediaSeconds(vw.Header().Get(delivery.DurationHeader))
+		if r.Method == http.MethodHead {
+			media = 0 // nothing was sent
+		}
+
 		c.Viewing.Record(c.Guard.ViewRequest(r, id, uid, media))
 	}
 
