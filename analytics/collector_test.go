@@ -204,7 +204,7 @@ func TestCloseFlushes(t *testing.T) {
 	const uids = 1200 // over two batches
 
 	for i := range uids {
-		c.Record(analytics.Request{UID: string(rune('a'+i%26)) + strconv.Itoa(i), Session: strconv.Itoa(i),
+		c.Record(analytics.Request{UID: "v" + strconv.Itoa(i), Session: strconv.Itoa(i),
 			Country: "XX", Media: time.Second})
 	}
 

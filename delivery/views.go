@@ -92,7 +92,8 @@ func (h *handler) record(r *http.Request, id, uid string, res *packager.Resource
 
 // ViewRequest is the analytics of a playback request for id (a uid or a
 // token) that served uid with media of the given duration.
-func (g *Guard) ViewRequest(r *http.Request, id, uid string, media time.Duration) analytics.Request {
+func (g *Guard) ViewRequest(r *http.Request, id, uid string,
+	media time.Duration) analytics.Request {
 	token := ""
 	if id != uid {
 		token = id
