@@ -21,6 +21,7 @@ type liveInputJSON struct {
 	DeleteRecordingAfterDays *int           `json:"deleteRecordingAfterDays"`
 	Recording                recordingJSON  `json:"recording"`
 	Status                   *statusJSON    `json:"status"`
+	KeysRotatedAt            *time.Time     `json:"keysRotatedAt"`
 }
 
 // liveInputDetailJSON is one live input with its credentials and URLs. A URL
@@ -95,6 +96,10 @@ func newLiveInputJSON(in *store.LiveInput) liveInputJSON {
 			AllowedOrigins:      origins,
 			HideLiveViewerCount: in.Recording.HideLiveViewerCount,
 		},
+	}
+
+	if !in.KeysRotatedAt.IsZero() {
+		out.KeysRotatedAt = &in.KeysRotatedAt
 	}
 
 	if in.Status != nil {

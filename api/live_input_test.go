@@ -42,7 +42,7 @@ func TestCreateDefaults(t *testing.T) {
 
 		want := map[string]any{
 			"enabled": true, "defaultCreator": "", "deleteRecordingAfterDays": nil,
-			"meta": map[string]any{}, "status": nil,
+			"meta": map[string]any{}, "status": nil, "keysRotatedAt": nil,
 			"recording": map[string]any{"mode": "automatic", "timeoutSeconds": 0.0,
 				"requireSignedURLs": false, "allowedOrigins": []any{},
 				"hideLiveViewerCount": false},
@@ -380,6 +380,11 @@ func TestRotateKeys(t *testing.T) {
 	stored := decodeResult(t, f.do("GET", inputsPath+"/"+uid, "", testToken))
 	if get(stored, "srtPlayback.streamId") != get(after, "srtPlayback.streamId") {
 		t.Error("rotated keys not stored")
+	}
+
+	if at := stored["keysRotatedAt"]; at == nil || at != after["keysRotatedAt"] ||
+		at != after["modified"] {
+		t.Errorf("keysRotatedAt %v, want the rotation's time %v", at, after["modified"])
 	}
 }
 

@@ -134,6 +134,21 @@ func (s *Server) Handler() http.Handler {
 			http.MethodPut:    s.updateOutput,
 			http.MethodDelete: s.deleteOutput,
 		}},
+		{prefix + "/accounts/{account}/stream/keys", map[string]handlerFunc{
+			http.MethodPost: s.createSigningKey,
+			http.MethodGet:  s.listSigningKeys,
+		}},
+		{prefix + "/accounts/{account}/stream/keys/{id}", map[string]handlerFunc{
+			http.MethodDelete: s.deleteSigningKey,
+		}},
+		{prefix + "/accounts/{account}/stream/analytics/views", map[string]handlerFunc{
+			http.MethodGet: s.queryViews,
+		}},
+		{prefix + "/accounts/{account}/stream/webhook", map[string]handlerFunc{
+			http.MethodPut:    s.putWebhook,
+			http.MethodGet:    s.getWebhook,
+			http.MethodDelete: s.deleteWebhook,
+		}},
 	}
 
 	for _, rt := range routes {
@@ -147,6 +162,9 @@ func (s *Server) Handler() http.Handler {
 		slices.Sort(allowed)
 		mux.Handle(rt.path, methodNotAllowed(strings.Join(allowed, ", ")))
 	}
+
+	// Method-less, so that the live_inputs and keys routes stay more specific.
+	mux.Handle(prefix+"/accounts/{account}/stream/{uid}/{action}", s.serve(s.streamAction))
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound("no route for %.16s %.200s", r.Method, r.URL.Path))

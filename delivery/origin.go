@@ -70,6 +70,12 @@ type Origin struct {
 	// BlockTimeout bounds how long a blocking reload or a preload hint's
 	// part waits. Zero means three target durations of the presentation.
 	BlockTimeout time.Duration
+
+	// Guard, when set, enforces signed URLs and allowed origins.
+	Guard *Guard
+
+	// Viewing, when set, counts playback and answers /{id}/views.
+	Viewing Viewing
 }
 
 // Handler returns the handler of the playback paths: /{id}/manifest/...,
@@ -80,11 +86,13 @@ func (o *Origin) Handler() http.Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 
-	h := &handler{presentations: o.Presentations, log: log, timeout: o.BlockTimeout}
+	h := &handler{presentations: o.Presentations, log: log, timeout: o.BlockTimeout,
+		guard: o.Guard, viewing: o.Viewing}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{id}/manifest/{uri...}", h.manifest)
 	mux.HandleFunc("/{id}/lifecycle", h.lifecycle)
+	mux.HandleFunc("/{id}/views", h.views)
 	mux.HandleFunc(ClockPath, clock)
 
 	return cors(mux)
@@ -95,6 +103,8 @@ type handler struct {
 	presentations Presentations
 	log           *slog.Logger
 	timeout       time.Duration
+	guard         *Guard
+	viewing       Viewing
 }
 
 // cors adds the CORS headers to every response and answers preflights.
@@ -127,7 +137,10 @@ func cors(next http.Handler) http.Handler {
 
 // manifest serves a presentation's playlists and segments.
 func (h *handler) manifest(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+	id, ok := h.guard.Check(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
 
 	p, ok := h.presentations.Presentation(id)
 	if !ok {
@@ -200,6 +213,12 @@ func (h *handler) manifest(w http.ResponseWriter, r *http.Request) {
 	default:
 		hdr.Set("Cache-Control", playlistCache)
 	}
+
+	if res.Duration > 0 {
+		hdr.Set(DurationHeader, mediaSeconds(res.Duration))
+	}
+
+	h.record(r, r.PathValue("id"), id, res)
 
 	// ServeContent answers HEAD, Range and If-None-Match.
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(res.Data))
@@ -278,7 +297,12 @@ type lifecycleBody struct {
 
 // lifecycle says whether a live input is live.
 func (h *handler) lifecycle(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.presentations.Presentation(r.PathValue("id"))
+	id, ok := h.guard.Check(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+
+	p, ok := h.presentations.Presentation(id)
 	body := lifecycleBody{IsInput: true, Live: ok && !p.Ended()}
 
 	data, err := json.Marshal(body)

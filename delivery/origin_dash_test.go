@@ -64,7 +64,7 @@ type mpdSegment struct {
 func fetchMPD(t *testing.T, l *liveTest) *testMPD {
 	t.Helper()
 
-	code, hdr, body := get(t, l.base+"video.mpd")
+	code, hdr, body := fetch(t, l.base+"video.mpd")
 	if code != 200 || hdr.Get("Content-Type") != "application/dash+xml" {
 		t.Fatalf("mpd: status %d, type %q: %s", code, hdr.Get("Content-Type"), body)
 	}
@@ -176,7 +176,7 @@ func TestOriginDASH(t *testing.T) {
 func variantCodecs(t *testing.T, l *liveTest) map[string]string {
 	t.Helper()
 
-	_, _, body := get(t, l.base+"video.m3u8")
+	_, _, body := fetch(t, l.base+"video.m3u8")
 	lines := parseM3U8(t, string(body))
 	out := map[string]string{}
 
@@ -212,7 +212,7 @@ func checkUTCTiming(t *testing.T, l *liveTest, m *testMPD) {
 	}
 
 	before := time.Now()
-	code, hdr, body := get(t, clockURL.String())
+	code, hdr, body := fetch(t, clockURL.String())
 	after := time.Now()
 
 	now, err := time.Parse("2006-01-02T15:04:05.000Z", string(body))
@@ -236,7 +236,7 @@ func checkRepresentation(t *testing.T, l *liveTest, m *testMPD, set, rep int) {
 	r := m.Sets[set].Reps[rep]
 	tpl := r.Template
 
-	code, _, body := get(t, l.base+tpl.Init)
+	code, _, body := fetch(t, l.base+tpl.Init)
 	if code != 200 || !bytes.Contains(body, []byte("ftyp")) {
 		t.Errorf("%s init %s: status %d", r.ID, tpl.Init, code)
 	}
@@ -249,7 +249,7 @@ func checkRepresentation(t *testing.T, l *liveTest, m *testMPD, set, rep int) {
 	for i, s := range segs {
 		uri := strings.ReplaceAll(tpl.Media, "$Number$", strconv.FormatUint(s.number, 10))
 
-		code, _, body := get(t, l.base+uri)
+		code, _, body := fetch(t, l.base+uri)
 		if code != 200 || !bytes.Contains(body, []byte("moof")) {
 			t.Errorf("%s segment %s: status %d", r.ID, uri, code)
 

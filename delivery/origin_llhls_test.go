@@ -170,7 +170,7 @@ func seconds(t *testing.T, s string) float64 {
 }
 
 // get fetches url and returns its status, headers and body.
-func get(t *testing.T, url string) (int, http.Header, []byte) {
+func fetch(t *testing.T, url string) (int, http.Header, []byte) {
 	t.Helper()
 
 	resp, err := http.Get(url)
@@ -218,7 +218,7 @@ func TestOriginLowLatencyMultivariant(t *testing.T) {
 	l := newLiveOrigin(t, 3*time.Second, 6, 0)
 	l.writeUntil(2500 * time.Millisecond)
 
-	code, hdr, body := get(t, l.base+"video.m3u8?protocol=llhls")
+	code, hdr, body := fetch(t, l.base+"video.m3u8?protocol=llhls")
 	if code != 200 || hdr.Get("Content-Type") != "application/vnd.apple.mpegurl" {
 		t.Fatalf("status %d, type %q", code, hdr.Get("Content-Type"))
 	}
@@ -249,7 +249,7 @@ func TestOriginLowLatencyMultivariant(t *testing.T) {
 	}
 
 	// Without the parameter, the same playlist names the plain HLS ones.
-	_, _, plain := get(t, l.base+"video.m3u8")
+	_, _, plain := fetch(t, l.base+"video.m3u8")
 	if bytes.Contains(plain, []byte("llhls.m3u8")) {
 		t.Errorf("multivariant without protocol=llhls names LL-HLS playlists:\n%s", plain)
 	}
@@ -263,7 +263,7 @@ func TestOriginLowLatencyMediaPlaylists(t *testing.T) {
 	edges := map[string]partRef{} // the last part each playlist lists
 
 	for _, name := range names {
-		code, hdr, body := get(t, l.base+name+"/llhls.m3u8")
+		code, hdr, body := fetch(t, l.base+name+"/llhls.m3u8")
 		if code != 200 || hdr.Get("Cache-Control") != playlistCache {
 			t.Fatalf("%s: status %d, Cache-Control %q", name, code, hdr.Get("Cache-Control"))
 		}
@@ -275,7 +275,7 @@ func TestOriginLowLatencyMediaPlaylists(t *testing.T) {
 	// Each playlist reports every other rendition's last part as that
 	// rendition's own playlist lists it (RFC 8216bis 4.4.5.4).
 	for _, name := range names {
-		_, _, body := get(t, l.base+name+"/llhls.m3u8")
+		_, _, body := fetch(t, l.base+name+"/llhls.m3u8")
 		reports := tagged(parseM3U8(t, string(body)), "#EXT-X-RENDITION-REPORT")
 
 		got := map[string]partRef{}
@@ -349,7 +349,7 @@ func checkLowLatency(t *testing.T, l *liveTest, name string, lines []m3u8Line) p
 			t.Errorf("%s: first part of segment %d not INDEPENDENT=YES", name, ref.msn)
 		}
 
-		code, hdr, body := get(t, l.base+name+"/"+pt.attrs["URI"])
+		code, hdr, body := fetch(t, l.base+name+"/"+pt.attrs["URI"])
 		if code != 200 || !bytes.Contains(body, []byte("moof")) ||
 			hdr.Get("Cache-Control") != segmentCache {
 			t.Errorf("%s part %+v: status %d, %d bytes, Cache-Control %q", name, ref, code,
@@ -400,7 +400,7 @@ func checkPartsMakeSegments(t *testing.T, l *liveTest, name string, lines []m3u8
 			continue
 		}
 
-		_, _, seg := get(t, l.base+name+"/"+line.value)
+		_, _, seg := fetch(t, l.base+name+"/"+line.value)
 		if !bytes.Equal(bytes.Join(parts, nil), seg) {
 			t.Errorf("%s: segment %d (%d bytes) is not its %d parts put together", name, seq,
 				len(seg), len(parts))
@@ -418,7 +418,7 @@ func checkPartsMakeSegments(t *testing.T, l *liveTest, name string, lines []m3u8
 func hintOf(t *testing.T, l *liveTest, name string) (partRef, string) {
 	t.Helper()
 
-	_, _, body := get(t, l.base+name+"/llhls.m3u8")
+	_, _, body := fetch(t, l.base+name+"/llhls.m3u8")
 
 	hints := tagged(parseM3U8(t, string(body)), "#EXT-X-PRELOAD-HINT")
 	if len(hints) != 1 {
@@ -535,7 +535,7 @@ func TestOriginBlockingReload(t *testing.T) {
 	}
 
 	// A reload for a part that is already there answers at once.
-	code, _, _ := get(t, l.base+"360p/llhls.m3u8?_HLS_msn=0&_HLS_part=0")
+	code, _, _ := fetch(t, l.base+"360p/llhls.m3u8?_HLS_msn=0&_HLS_part=0")
 	if code != 200 {
 		t.Errorf("reload for an old part: status %d", code)
 	}
@@ -573,7 +573,7 @@ func TestOriginBlockingReloadRefusals(t *testing.T) {
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, hdr, body := get(t, l.base+"180p/llhls.m3u8?"+tt.query)
+			code, hdr, body := fetch(t, l.base+"180p/llhls.m3u8?"+tt.query)
 			if code != tt.status || hdr.Get("Cache-Control") != tt.cache {
 				t.Errorf("status %d, Cache-Control %q, want %d and %q: %s", code,
 					hdr.Get("Cache-Control"), tt.status, tt.cache, body)
@@ -585,7 +585,7 @@ func TestOriginBlockingReloadRefusals(t *testing.T) {
 	// answers at once with the ended playlist.
 	l.p.End()
 
-	code, _, body := get(t, l.base+"180p/llhls.m3u8?_HLS_msn="+
+	code, _, body := fetch(t, l.base+"180p/llhls.m3u8?_HLS_msn="+
 		strconv.FormatUint(hint.msn+1, 10))
 	lines := parseM3U8(t, string(body))
 

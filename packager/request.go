@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Kind says what a resource of the presentation is.
@@ -32,6 +33,11 @@ type Resource struct {
 	Blocked bool
 
 	Data []byte
+
+	// Duration is the media time a segment or part adds to what a viewer
+	// watched: its duration for video, and for audio only in a presentation
+	// without video; zero for everything else.
+	Duration time.Duration
 }
 
 // Request is what a player asks of Serve: a URI and what its query string
@@ -135,7 +141,8 @@ func (p *Presentation) Serve(ctx context.Context, req Request) (*Resource, error
 		return nil, err
 	}
 
-	return &Resource{Kind: KindSegment, Video: r.video, Data: data}, nil
+	return &Resource{Kind: KindSegment, Video: r.video, Data: data,
+		Duration: p.watchedDuration(name, seq, -1)}, nil
 }
 
 // serveLowLatency answers an LL-HLS media playlist, after the part a
@@ -172,5 +179,6 @@ func (p *Presentation) servePart(ctx context.Context, name string, seq uint64, i
 		return nil, err
 	}
 
-	return &Resource{Kind: KindPart, Video: video, Data: data}, nil
+	return &Resource{Kind: KindPart, Video: video, Data: data,
+		Duration: p.watchedDuration(name, seq, idx)}, nil
 }

@@ -48,6 +48,10 @@ type LiveInput struct {
 	SRTPlaybackPassphrase string // SRT playback passphrase
 
 	Status *Status // nil when never connected
+
+	// KeysRotatedAt is when RotateKeys last gave the input new credentials;
+	// zero when never.
+	KeysRotatedAt time.Time
 }
 
 // Recording says how the input's broadcasts are recorded and played.
@@ -83,7 +87,7 @@ const liveInputColumns = `uid, created, modified, meta, enabled, default_creator
 	require_signed_urls, allowed_origins, hide_live_viewer_count,
 	stream_key, playback_key, srt_stream_id, srt_passphrase,
 	srt_playback_stream_id, srt_playback_passphrase,
-	status_state, status_reason, status_time`
+	status_state, status_reason, status_time, keys_rotated_at`
 
 // row is what *sql.Row and *sql.Rows have in common.
 type row interface {
@@ -100,6 +104,7 @@ func scanLiveInput(r row) (*LiveInput, error) {
 		state             sql.NullString
 		reason            string
 		statusTime        int64
+		rotated           sql.NullInt64
 	)
 
 	err := r.Scan(&in.UID, &created, &modified, &meta, &in.Enabled, &in.DefaultCreator,
@@ -107,7 +112,7 @@ func scanLiveInput(r row) (*LiveInput, error) {
 		&in.Recording.RequireSignedURLs, &origins, &in.Recording.HideLiveViewerCount,
 		&in.StreamKey, &in.PlaybackKey, &in.SRTStreamID, &in.SRTPassphrase,
 		&in.SRTPlaybackStreamID, &in.SRTPlaybackPassphrase,
-		&state, &reason, &statusTime)
+		&state, &reason, &statusTime, &rotated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -122,6 +127,10 @@ func scanLiveInput(r row) (*LiveInput, error) {
 	if days.Valid {
 		d := int(days.Int64)
 		in.DeleteRecordingAfterDays = &d
+	}
+
+	if rotated.Valid {
+		in.KeysRotatedAt = fromUnixNano(rotated.Int64)
 	}
 
 	if state.Valid {
@@ -360,8 +369,8 @@ func mustHaveChanged(res sql.Result, uid string) error {
 }
 
 // RotateKeys gives the live input uid a new set of credentials (both stream
-// keys, both SRT stream ids and both passphrases) and returns it. The old
-// ones stop opening it at once.
+// keys, both SRT stream ids and both passphrases), sets KeysRotatedAt and
+// returns it. The old ones stop opening it at once.
 func (s *Store) RotateKeys(ctx context.Context, uid string) (*LiveInput, error) {
 	var out *LiveInput
 
@@ -373,14 +382,16 @@ func (s *Store) RotateKeys(ctx context.Context, uid string) (*LiveInput, error) 
 
 		newCredentials(in)
 		in.Modified = now()
+		in.KeysRotatedAt = in.Modified
 
-		args := append(credentialArgs(in), in.Modified.UnixNano(), uid)
+		args := append(credentialArgs(in), in.Modified.UnixNano(), in.Modified.UnixNano(), uid)
 
 		_, err = tx.ExecContext(ctx, `UPDATE live_inputs SET
 			stream_key = ?, stream_key_hash = ?, playback_key = ?, playback_key_hash = ?,
 			srt_stream_id = ?, srt_stream_id_hash = ?, srt_passphrase = ?,
 			srt_playback_stream_id = ?, srt_playback_stream_id_hash = ?,
-			srt_playback_passphrase = ?, modified = ? WHERE uid = ?`, args...)
+			srt_playback_passphrase = ?, modified = ?, keys_rotated_at = ? WHERE uid = ?`,
+			args...)
 		if err != nil {
 			return fmt.Errorf("rotate keys of live input %q: %w", uid, err)
 		}

@@ -61,6 +61,50 @@ var migrations = []string{
 		enabled INTEGER NOT NULL
 	);
 	CREATE INDEX outputs_live_input ON outputs (live_input_uid, created, uid);`,
+
+	// When a live input's credentials were last rotated.
+	`ALTER TABLE live_inputs ADD COLUMN keys_rotated_at INTEGER;`,
+
+	// The account's webhook and its outbox of events not yet
+	// delivered, in the order they happened.
+	`CREATE TABLE webhook (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		url TEXT NOT NULL,
+		secret TEXT NOT NULL,
+		modified INTEGER NOT NULL
+	);
+	CREATE TABLE webhook_events (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		stream TEXT NOT NULL,
+		body BLOB NOT NULL,
+		created INTEGER NOT NULL,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		next_attempt INTEGER NOT NULL
+	);`,
+
+	// Keys that sign playback tokens. The account's keys keep only
+	// their public half; onair's own key (own = 1, at most one) keeps both.
+	`CREATE TABLE signing_keys (
+		id TEXT PRIMARY KEY,
+		created INTEGER NOT NULL,
+		public_pem TEXT NOT NULL,
+		private_pem TEXT NOT NULL DEFAULT '',
+		own INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE UNIQUE INDEX signing_keys_own ON signing_keys (own) WHERE own = 1;`,
+
+	// Minutes viewed and views per minute (Unix seconds), video or
+	// input, creator and country.
+	`CREATE TABLE analytics_views (
+		minute INTEGER NOT NULL,
+		uid TEXT NOT NULL,
+		live_input TEXT NOT NULL,
+		creator TEXT NOT NULL,
+		country TEXT NOT NULL,
+		media_seconds REAL NOT NULL,
+		views INTEGER NOT NULL,
+		PRIMARY KEY (minute, uid, live_input, creator, country)
+	) WITHOUT ROWID;`,
 }
 
 // Store is onair's state in one SQLite file. It is safe for concurrent use.

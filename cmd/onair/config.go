@@ -32,6 +32,10 @@ type config struct {
 	HWAccel    string
 	LogLevel   string
 	LogFormat  string
+
+	// GeoIP and CountryHeader say where a viewer's country comes from.
+	GeoIP         string
+	CountryHeader string
 }
 
 // newFlagSet declares serve's flags over cfg, with SPEC §1 defaults.
@@ -59,6 +63,10 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.HWAccel, "hwaccel", "auto", "video encoder: auto, none, nvenc, qsv or vaapi")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "text or json")
+	fs.StringVar(&cfg.GeoIP, "geoip", "",
+		"MaxMind-format database (.mmdb) giving viewers' countries for analytics and token rules")
+	fs.StringVar(&cfg.CountryHeader, "country-header", "",
+		"trusted request header holding the viewer's country code, used without --geoip")
 
 	return fs
 }

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/onair/onair/delivery"
 	"github.com/onair/onair/delivery/edge"
 )
 
@@ -28,6 +29,14 @@ type edgeConfig struct {
 	CacheSize byteSize
 	LogLevel  string
 	LogFormat string
+
+	// APIToken is the origins' API token: with it the edge checks tokens and
+	// allowed origins itself and reports its viewers to the origin.
+	APIToken string
+
+	// GeoIP and CountryHeader say where a viewer's country comes from.
+	GeoIP         string
+	CountryHeader string
 
 	originURLs []*url.URL
 }
@@ -110,6 +119,11 @@ func newEdgeFlagSet(cfg *edgeConfig, out io.Writer) (*flag.FlagSet, *originList)
 	fs.Var(&cfg.CacheSize, "cache-size", "bytes the cached objects may hold, e.g. 256MiB")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "text or json")
+	fs.StringVar(&cfg.APIToken, "api-token", "",
+		"the origins' API token: check signed URLs and origins here, report viewers to the origin")
+	fs.StringVar(&cfg.GeoIP, "geoip", "", "MaxMind-format database giving viewers' countries")
+	fs.StringVar(&cfg.CountryHeader, "country-header", "",
+		"trusted request header holding the viewer's country code, used without --geoip")
 
 	return fs, origins
 }
@@ -182,10 +196,11 @@ type edgeNode struct {
 	cfg *edgeConfig
 	log *slog.Logger
 
-	cache *edge.Cache
-	http  *http.Server
-	ln    net.Listener
-	wg    sync.WaitGroup
+	cache   *edge.Cache
+	reports *delivery.ViewReporter
+	http    *http.Server
+	ln      net.Listener
+	wg      sync.WaitGroup
 }
 
 // Start starts the cache and begins listening.
@@ -196,13 +211,19 @@ func (n *edgeNode) Start() error {
 		Log:      n.log,
 	}
 
+	if err := n.startRules(); err != nil {
+		return err
+	}
+
 	if err := n.cache.Start(); err != nil {
+		n.stopReports()
 		return err
 	}
 
 	ln, err := net.Listen("tcp", n.cfg.HTTP)
 	if err != nil {
 		n.cache.Close()
+		n.stopReports()
 		return fmt.Errorf("--http: %w", err)
 	}
 
@@ -237,7 +258,7 @@ func (n *edgeNode) Shutdown(ctx context.Context) error {
 	err := n.http.Shutdown(ctx)
 	n.wg.Wait()
 
-	return errors.Join(err, n.cache.Close())
+	return errors.Join(err, n.cache.Close(), n.stopReports())
 }
 
 // runEdge runs `onair edge` until a signal arrives and returns the exit code.

@@ -37,10 +37,14 @@ type inputs struct {
 	// restream pushes broadcasts to the inputs' outputs; nil pushes nothing.
 	restream *restream.Manager
 
+	// events, when set, hears about broadcasts (webhooks).
+	events liveEvents
+
 	mu       sync.Mutex
 	hubs     map[string]*stream.Hub
 	sessions map[string]*session
 	keys     map[string]string // uid → the stream key that last opened its hub
+	latest   map[string]string // uid → its stream key, as the API last reported it
 	closed   bool
 
 	wg sync.WaitGroup
@@ -72,6 +76,8 @@ func (in *inputs) Start() error {
 			if err != nil {
 				return err
 			}
+
+			in.disconnected(li.UID)
 		}
 	}
 
@@ -172,6 +178,17 @@ func (in *inputs) hub(uid string) (*stream.Hub, error) {
 // started transcodes and packages a new broadcast, or refuses it with a reason
 // the API shows when onair cannot transcode its codecs.
 func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) {
+	in.mu.Lock()
+	stale := in.staleKeyLocked(uid)
+	in.mu.Unlock()
+
+	if stale {
+		in.setStatus(uid, store.StateClientDisconnect, errKeysRotated.Error())
+		p.End(errKeysRotated)
+
+		return
+	}
+
 	log := in.log.With("input", uid)
 	pres := &packager.Presentation{Log: log.With("component", "packager")}
 	pipe := &transcode.Pipeline{
@@ -186,6 +203,7 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 		pipe.Reader.Close()
 		log.Warn("broadcast refused", "reason", err)
 		in.setStatus(uid, store.StateFailedToConnect, err.Error())
+		in.refused(uid, err)
 		p.End(err)
 
 		return
@@ -196,6 +214,7 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 	in.mu.Unlock()
 
 	in.setStatus(uid, store.StateConnected, "")
+	in.connected(uid)
 
 	if in.restream != nil {
 		in.restream.Live(uid, b)
@@ -235,6 +254,7 @@ func (in *inputs) ended(uid string, b *stream.Broadcast, reason error) {
 	}
 
 	in.setStatus(uid, store.StateClientDisconnect, reasonText(reason))
+	in.disconnected(uid)
 }
 
 func reasonText(reason error) string {
@@ -275,6 +295,7 @@ func (in *inputs) InputChanged(li *store.LiveInput) {
 	in.mu.Lock()
 	h := in.hubs[li.UID]
 	rotated := in.keys[li.UID] != "" && in.keys[li.UID] != li.StreamKey
+	in.noteKeysLocked(li.UID, li.StreamKey)
 	in.mu.Unlock()
 
 	switch {
@@ -282,7 +303,7 @@ func (in *inputs) InputChanged(li *store.LiveInput) {
 	case !li.Enabled:
 		h.Kick(errors.New("live input disabled"))
 	case rotated:
-		h.Kick(errors.New("stream keys rotated"))
+		h.Kick(errKeysRotated)
 	}
 }
 
@@ -292,6 +313,7 @@ func (in *inputs) InputDeleted(uid string) {
 	h := in.hubs[uid]
 	delete(in.hubs, uid)
 	delete(in.keys, uid)
+	delete(in.latest, uid)
 	delete(in.sessions, uid)
 	in.mu.Unlock()
 

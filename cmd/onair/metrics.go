@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/onair/onair/analytics"
 	"github.com/onair/onair/transcode"
 )
 
@@ -16,6 +17,9 @@ import (
 // process's goroutines and memory.
 type metrics struct {
 	inputs *inputs
+
+	// views, when set, gives each live input's live viewers.
+	views *analytics.Collector
 }
 
 // ServeHTTP implements http.Handler.
@@ -46,6 +50,16 @@ func (m *metrics) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 		for _, r := range statuses[uid].Rungs {
 			fmt.Fprintf(&b, "onair_transcode_frames_total{input=%s,rung=%s,encoder=%s} %d\n",
 				quote(uid), quote(r.Name), quote(r.Encoder), r.Frames)
+		}
+	}
+
+	if m.views != nil {
+		b.WriteString("# HELP onair_live_viewers Viewer sessions of a live input active in the " +
+			"last 30 s.\n# TYPE onair_live_viewers gauge\n")
+
+		for _, uid := range uids {
+			fmt.Fprintf(&b, "onair_live_viewers{input=%s} %d\n", quote(uid),
+				m.views.LiveViewers(uid))
 		}
 	}
 

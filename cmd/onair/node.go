@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/onair/onair/analytics"
 	"github.com/onair/onair/api"
 	"github.com/onair/onair/delivery"
 	"github.com/onair/onair/ingest/rtmp"
@@ -44,11 +45,19 @@ type node struct {
 	// headerTimeout replaces httpHeaderTimeout when set (tests).
 	headerTimeout time.Duration
 
+	// viewClock replaces the analytics clock when set (tests).
+	viewClock func() time.Time
+
 	store    *store.Store
-	inputs   *inputs
+	hooks    *api.WebhookSender
+	views    *analytics.Collector
 	restream *restream.Manager
-	rtmp     *rtmp.Server
-	http     *http.Server
+
+	// country finds a viewer's country; nil when none is configured.
+	country func(*http.Request) string
+	inputs  *inputs
+	rtmp    *rtmp.Server
+	http    *http.Server
 
 	httpLn net.Listener
 	rtmpLn net.Listener
@@ -113,8 +122,26 @@ func (n *node) open() error {
 		return err
 	}
 
-	n.inputs = &inputs{store: n.store, log: n.log, encoder: n.encoder, restream: n.restream}
+	if err := n.startViews(); err != nil {
+		n.restream.Close()
+		n.store.Close()
+		return err
+	}
+
+	n.hooks = &api.WebhookSender{Outbox: n.store, Log: n.log.With("component", "webhook")}
+	if err := n.hooks.Start(); err != nil {
+		n.views.Close()
+		n.restream.Close()
+		n.store.Close()
+		return err
+	}
+
+	n.inputs = &inputs{store: n.store, log: n.log, encoder: n.encoder, events: n.hooks,
+		restream: n.restream}
 	if err := n.inputs.Start(); err != nil {
+		n.hooks.Close()
+		n.views.Close()
+		n.restream.Close()
 		n.store.Close()
 		return err
 	}
@@ -122,6 +149,8 @@ func (n *node) open() error {
 	if err := n.listen(); err != nil {
 		n.inputs.Close()
 		n.restream.Close()
+		n.hooks.Close()
+		n.views.Close()
 		n.store.Close()
 
 		return err
@@ -214,7 +243,11 @@ func (n *node) handler() http.Handler {
 		Restream: &outputRunner{m: n.restream, log: n.log},
 	}
 
-	origin := &delivery.Origin{Presentations: n.inputs, Log: n.log.With("component", "delivery")}
+	acc := newAccess(n.store, n.log.With("component", "access"))
+	origin := &delivery.Origin{Presentations: n.inputs, Log: n.log.With("component", "delivery"),
+		Guard:   &delivery.Guard{Access: acc, Country: n.country, EdgeToken: n.cfg.APIToken},
+		Viewing: n.views}
+	edges := &delivery.EdgeAPI{Token: n.cfg.APIToken, Access: acc, Viewing: n.views}
 
 	mux := http.NewServeMux()
 	mux.Handle("/client/v4/", a.Handler())
@@ -224,7 +257,8 @@ func (n *node) handler() http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", &metrics{inputs: n.inputs})
+	mux.Handle("GET /metrics", &metrics{inputs: n.inputs, views: n.views})
+	mux.Handle(delivery.EdgePath, edges.Handler())
 	mux.Handle("/", origin.Handler())
 
 	return mux
@@ -262,6 +296,8 @@ func (n *node) shutdown(ctx context.Context) error {
 
 	err := n.http.Shutdown(ctx)
 	n.wg.Wait()
+	n.hooks.Close()
+	err = errors.Join(err, n.views.Close())
 
 	return errors.Join(err, n.store.Close())
 }

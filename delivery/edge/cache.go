@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/onair/onair/delivery"
 )
 
 // Defaults of a Cache's settings.
@@ -105,6 +107,18 @@ type Cache struct {
 
 	// Log receives the cache's lines; nil discards them.
 	Log *slog.Logger
+
+	// Guard, when set, checks the tokens and allowed origins of playback
+	// requests with the origin's rules before the cache answers them.
+	Guard *delivery.Guard
+
+	// Viewing, when set, counts the manifests and segments the edge serves
+	// (a delivery.ViewReporter sends them to the origin).
+	Viewing delivery.Viewing
+
+	// OriginToken, when set, goes with every origin request as a bearer
+	// token, so that the origin trusts the viewer checks this edge made.
+	OriginToken string
 
 	ctx     context.Context
 	cancel  context.CancelFunc

@@ -28,6 +28,12 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	w, done, ok := c.check(w, r)
+	if !ok {
+		return
+	}
+	defer done()
+
 	key, query := cacheKey(r.URL)
 
 	o, f, leader := c.lookup(key, r.URL.Path, query)

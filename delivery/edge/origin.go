@@ -108,6 +108,7 @@ func (c *Cache) loadFrom(ctx context.Context, o *origin, key, path, query string
 
 	// No transparent gzip: the body, its length and its ETag stay the origin's.
 	req.Header.Set("Accept-Encoding", "identity")
+	c.markEdge(req)
 	c.fetches.Add(1)
 
 	resp, err := c.Client.Do(req)

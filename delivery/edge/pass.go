@@ -87,6 +87,7 @@ func (c *Cache) passFetch(ctx context.Context, r *http.Request,
 		}
 
 		req.Header.Set("Accept-Encoding", "identity")
+		c.markEdge(req)
 		c.fetches.Add(1)
 
 		resp, err := c.Client.Do(req)
