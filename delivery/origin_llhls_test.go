@@ -169,7 +169,7 @@ func seconds(t *testing.T, s string) float64 {
 	return f
 }
 
-// get fetches url and returns its status, headers and body.
+// fetch gets url and returns its status, headers and body.
 func fetch(t *testing.T, url string) (int, http.Header, []byte) {
 	t.Helper()
 
