@@ -125,12 +125,11 @@ func (r reader) play(master string, mv *playlist, media, audio string, n int) er
 			continue
 		}
 
-		code, _, body := httpGetQuiet(pl)
-		if code != http.StatusOK {
-			return fmt.Errorf("%s: status %d", pl, code)
+		p, err := playlistOf(pl, n)
+		if err != nil {
+			return err
 		}
 
-		p := parsePlaylistQuiet(body)
 		for _, tag := range p.tags {
 			if strings.HasPrefix(tag, "#EXT-X-MAP:") {
 				urls = append(urls, resolve(pl, parseAttrs(tag[len("#EXT-X-MAP:"):])["URI"]))
@@ -149,6 +148,30 @@ func (r reader) play(master string, mv *playlist, media, audio string, n int) er
 	}
 
 	return nil
+}
+
+// playlistOf polls the media playlist at url until it lists n segments: the
+// audio rendition may be a segment behind the video the test waited for.
+func playlistOf(url string, n int) (*playlist, error) {
+	deadline := time.Now().Add(30 * time.Second)
+
+	for {
+		code, _, body := httpGetQuiet(url)
+		if code != http.StatusOK {
+			return nil, fmt.Errorf("%s: status %d", url, code)
+		}
+
+		p := parsePlaylistQuiet(body)
+		if len(p.uris) >= n {
+			return p, nil
+		}
+
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s lists %d segments, want %d", url, len(p.uris), n)
+		}
+
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func httpGetQuiet(url string) (int, http.Header, string) {
