@@ -79,6 +79,10 @@ type Presentation struct {
 	// Log receives the presentation's lines; nil discards them.
 	Log *slog.Logger
 
+	// Recorder, when set, receives every init and media segment. It must not
+	// change after Start.
+	Recorder Recorder
+
 	mu         sync.Mutex
 	started    bool
 	ended      bool
@@ -134,6 +138,10 @@ func (p *Presentation) Start(tracks []*stream.Track) error {
 		err = p.Store.Put(p.initKey(r), r.init)
 		if err != nil {
 			return fmt.Errorf("rendition %s: store init segment: %w", r.name, err)
+		}
+
+		if p.Recorder != nil {
+			p.Recorder.RecordInit(r.info(), r.init)
 		}
 
 		p.renditions = append(p.renditions, r)
@@ -452,6 +460,10 @@ func (p *Presentation) closeSegment(r *rendition) {
 	if r.video && tickDuration(duration, r.timescale) > p.SegmentDuration+p.SegmentDuration/10 {
 		p.warn("segment longer than the segment duration: keyframes came late",
 			"rendition", r.name, "seq", seq, "duration", tickDuration(duration, r.timescale))
+	}
+
+	if p.Recorder != nil {
+		p.Recorder.RecordSegment(r.name, seg.info(), data)
 	}
 
 	r.disc = false

@@ -48,6 +48,26 @@ var migrations = []string{
 		status_time INTEGER NOT NULL DEFAULT 0
 	);
 	CREATE INDEX live_inputs_created ON live_inputs (created, uid);`,
+
+	// Videos outlive their live input: live_input is not a foreign key.
+	`CREATE TABLE videos (
+		uid TEXT PRIMARY KEY,
+		live_input TEXT NOT NULL,
+		created INTEGER NOT NULL,
+		modified INTEGER NOT NULL,
+		creator TEXT NOT NULL,
+		meta TEXT NOT NULL,
+		state TEXT NOT NULL,
+		error_code TEXT NOT NULL DEFAULT '',
+		error_text TEXT NOT NULL DEFAULT '',
+		duration REAL NOT NULL DEFAULT -1,
+		width INTEGER NOT NULL DEFAULT 0,
+		height INTEGER NOT NULL DEFAULT 0,
+		size INTEGER NOT NULL DEFAULT 0,
+		scheduled_deletion INTEGER
+	);
+	CREATE INDEX videos_created ON videos (created, uid);
+	CREATE INDEX videos_live_input ON videos (live_input, created);`,
 }
 
 // Store is onair's state in one SQLite file. It is safe for concurrent use.
