@@ -86,6 +86,9 @@ type Server struct {
 
 	// Live, when set, adds live state to a GET of one live input.
 	Live LiveReporter
+
+	// Videos, when set, serves the recorded broadcasts under /stream.
+	Videos Videos
 }
 
 // maxBodyBytes bounds a request body; a larger one gets 413.
@@ -93,6 +96,12 @@ const maxBodyBytes = 1 << 20
 
 // prefix is where the API lives.
 const prefix = "/client/v4"
+
+// route is a path and its handlers by method.
+type route struct {
+	path    string
+	methods map[string]handlerFunc
+}
 
 // handlerFunc serves one route: it returns the HTTP status and the result
 // for the envelope, or an error (an *apiError for the client's faults). It
@@ -104,10 +113,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	inputs := prefix + "/accounts/{account}/stream/live_inputs"
 
-	routes := []struct {
-		path    string
-		methods map[string]handlerFunc
-	}{
+	routes := []route{
 		{inputs, map[string]handlerFunc{
 			http.MethodGet:  s.listLiveInputs,
 			http.MethodPost: s.createLiveInput,
@@ -120,6 +126,11 @@ func (s *Server) Handler() http.Handler {
 		{inputs + "/{uid}/rotate_keys", map[string]handlerFunc{
 			http.MethodPost: s.rotateKeys,
 		}},
+	}
+
+	if s.Videos != nil {
+		routes = append(routes, s.videoRoutes(inputs)...)
+		mux.Handle(prefix+"/accounts/{account}/stream/{video}", s.videoHandler())
 	}
 
 	for _, rt := range routes {

@@ -33,6 +33,9 @@ type inputs struct {
 	// encoder is the video encoder of every ladder, from probeHWAccel.
 	encoder string
 
+	// recordings keeps broadcasts as videos; nil records nothing.
+	recordings *recordings
+
 	mu       sync.Mutex
 	hubs     map[string]*stream.Hub
 	sessions map[string]*session
@@ -177,8 +180,13 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 		Encoder: in.encoder,
 	}
 	log = log.With("component", "inputs")
+	rec := in.record(uid, pres)
 
 	if err := pipe.Start(); err != nil {
+		if rec != nil {
+			in.recordings.abandon(rec)
+		}
+
 		pipe.Reader.Close()
 		log.Warn("broadcast refused", "reason", err)
 		in.setStatus(uid, store.StateFailedToConnect, err.Error())
@@ -197,6 +205,10 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 	go func() {
 		defer in.wg.Done()
 		<-pipe.Done()
+
+		if rec != nil {
+			in.recordings.end(rec)
+		}
 
 		// A transcoder that stopped while its publisher is still live (it fell
 		// so far behind that the hub dropped it) leaves viewers with an ended
@@ -244,17 +256,20 @@ func (in *inputs) setStatus(uid, state, reason string) {
 }
 
 // Presentation returns the presentation of a live input's current or last
-// broadcast, for playback.
+// broadcast, or of a video, for playback.
 func (in *inputs) Presentation(id string) (*packager.Presentation, bool) {
 	in.mu.Lock()
-	defer in.mu.Unlock()
-
 	s, ok := in.sessions[id]
-	if !ok {
-		return nil, false
+	in.mu.Unlock()
+
+	switch {
+	case ok:
+		return s.presentation, true
+	case in.recordings != nil:
+		return in.recordings.Presentation(id)
 	}
 
-	return s.presentation, true
+	return nil, false
 }
 
 // InputChanged cuts off the publisher of an input that was disabled or whose

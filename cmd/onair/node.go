@@ -17,6 +17,7 @@ import (
 	"github.com/onair/onair/api"
 	"github.com/onair/onair/delivery"
 	"github.com/onair/onair/ingest/rtmp"
+	"github.com/onair/onair/recording"
 	"github.com/onair/onair/store"
 )
 
@@ -26,6 +27,9 @@ const (
 	httpHeaderTimeout = 10 * time.Second
 	httpIdleTimeout   = 2 * time.Minute
 )
+
+// recordingsDir is the directory of the recordings in --data.
+const recordingsDir = "recordings"
 
 // node is one `onair serve` process: the store, the live inputs, the ingest
 // listeners and the HTTP server, started in dependency order and stopped in
@@ -43,10 +47,11 @@ type node struct {
 	// headerTimeout replaces httpHeaderTimeout when set (tests).
 	headerTimeout time.Duration
 
-	store  *store.Store
-	inputs *inputs
-	rtmp   *rtmp.Server
-	http   *http.Server
+	store      *store.Store
+	inputs     *inputs
+	recordings *recordings
+	rtmp       *rtmp.Server
+	http       *http.Server
 
 	httpLn net.Listener
 	rtmpLn net.Listener
@@ -105,14 +110,24 @@ func (n *node) open() error {
 		return fmt.Errorf("store: %w", err)
 	}
 
-	n.inputs = &inputs{store: n.store, log: n.log, encoder: n.encoder}
+	n.recordings = &recordings{store: n.store, log: n.log.With("component", "recordings"),
+		storage: &recording.Dir{Root: filepath.Join(n.cfg.Data, recordingsDir)}}
+	if err := n.recordings.Start(); err != nil {
+		n.store.Close()
+		return err
+	}
+
+	n.inputs = &inputs{store: n.store, log: n.log, encoder: n.encoder,
+		recordings: n.recordings}
 	if err := n.inputs.Start(); err != nil {
+		n.recordings.Close()
 		n.store.Close()
 		return err
 	}
 
 	if err := n.listen(); err != nil {
 		n.inputs.Close()
+		n.recordings.Close()
 		n.store.Close()
 
 		return err
@@ -201,6 +216,7 @@ func (n *node) handler() http.Handler {
 		},
 		Notify: n.inputs,
 		Live:   n.inputs,
+		Videos: n.recordings,
 	}
 
 	origin := &delivery.Origin{Presentations: n.inputs, Log: n.log.With("component", "delivery")}
@@ -240,6 +256,7 @@ func (n *node) shutdown(ctx context.Context) error {
 
 		n.ingest.close()
 		n.inputs.Close()
+		n.recordings.Close()
 	}()
 
 	select {

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// videoResult is the part of the API's video the tests read.
+type videoResult struct {
+	UID       string         `json:"uid"`
+	LiveInput string         `json:"liveInput"`
+	Creator   *string        `json:"creator"`
+	Meta      map[string]any `json:"meta"`
+	Duration  float64        `json:"duration"`
+	Size      int64          `json:"size"`
+	Created   time.Time      `json:"created"`
+	Input     struct {
+		Width  int `json:"width"`
+		Height int `json:"height"`
+	} `json:"input"`
+	Playback struct {
+		HLS  string `json:"hls"`
+		DASH string `json:"dash"`
+	} `json:"playback"`
+	Thumbnail         string     `json:"thumbnail"`
+	ScheduledDeletion *time.Time `json:"scheduledDeletion"`
+	Status            struct {
+		State           string `json:"state"`
+		ErrorReasonCode string `json:"errorReasonCode"`
+	} `json:"status"`
+}
+
+// videos lists the videos of an input.
+func (n *testNode) videos(t *testing.T, input string) []videoResult {
+	t.Helper()
+
+	var list []videoResult
+	if code := n.call(t, "GET", "/stream/live_inputs/"+input+"/videos", nil, &list); code != 200 {
+		t.Fatalf("list videos of %s: status %d", input, code)
+	}
+
+	return list
+}
+
+// waitVideos polls the input's videos until cond holds for them.
+func (n *testNode) waitVideos(t *testing.T, input, what string,
+	cond func([]videoResult) bool) []videoResult {
+	t.Helper()
+
+	deadline := time.Now().Add(45 * time.Second)
+	for time.Now().Before(deadline) {
+		if list := n.videos(t, input); cond(list) {
+			return list
+		}
+
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	t.Fatalf("input %s: videos never %s: %+v", input, what, n.videos(t, input))
+
+	return nil
+}
+
+func states(want ...string) func([]videoResult) bool {
+	return func(list []videoResult) bool {
+		if len(list) != len(want) {
+			return false
+		}
+
+		for i := range list {
+			if list[i].Status.State != want[i] {
+				return false
+			}
+		}
+
+		return true
+	}
+}
+
+// playedSeconds has ffmpeg decode url whole, failing t on an error, and
+// returns the duration ffprobe reads.
+func playedSeconds(t *testing.T, url string) float64 {
+	t.Helper()
+
+	decodes(t, url)
+
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration",
+		"-of", "default=nw=1:nk=1", url).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", url, err)
+	}
+
+	d, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if err != nil {
+		t.Fatalf("ffprobe duration of %s: %q", url, out)
+	}
+
+	return d
+}
+
+// TestRecordingReadyAfterBroadcast publishes a broadcast with ffmpeg and
+// plays its video: live while it lasts, then as VOD with every segment,
+// ready moments after the publisher left, with the input's creator, meta
+// and retention.
+func TestRecordingReadyAfterBroadcast(t *testing.T) {
+	const seconds = 8
+
+	n := startNode(t)
+	li := n.createInput(t)
+
+	settings := map[string]any{"defaultCreator": "alice", "deleteRecordingAfterDays": 30,
+		"meta": map[string]any{"name": "studio"}}
+	if code := n.call(t, "PUT", "/stream/live_inputs/"+li.UID, settings, nil); code != 200 {
+		t.Fatalf("PUT settings: %d", code)
+	}
+
+	pub := startFFmpeg(t, append(lavfi(true, true, seconds), "-c:v", "libx264", "-preset",
+		"ultrafast", "-g", "50", "-c:a", "aac", "-f", "flv", n.rtmp+li.RTMP.StreamKey)...)
+
+	live := n.waitVideos(t, li.UID, "live", states("live-inprogress"))[0]
+	waitVariants(t, n.base+"/"+live.UID+"/manifest/video.m3u8", 1, 1)
+
+	if err := pub.wait(t); err != nil {
+		t.Fatalf("publisher: %v\n%s", err, pub.out.String())
+	}
+
+	left := time.Now()
+	v := n.waitVideos(t, li.UID, "ready", states("ready"))[0]
+	t.Logf("video ready %v after the publisher left", time.Since(left))
+
+	if v.UID != live.UID || v.LiveInput != li.UID || v.Creator == nil || *v.Creator != "alice" ||
+		v.Meta["name"] != "studio" {
+		t.Errorf("video %+v: want uid %s, input %s, creator alice, meta name studio",
+			v, live.UID, li.UID)
+	}
+
+	if math.Abs(v.Duration-seconds) > 2 || v.Input.Width != 640 || v.Input.Height != 360 ||
+		v.Size <= 0 {
+		t.Errorf("video duration %.3f, input %dx%d, size %d: want %d s, 640x360, bytes",
+			v.Duration, v.Input.Width, v.Input.Height, v.Size, seconds)
+	}
+
+	if d := v.ScheduledDeletion; d == nil || d.Sub(v.Created) < 30*24*time.Hour-time.Minute ||
+		d.Sub(v.Created) > 30*24*time.Hour+time.Minute {
+		t.Errorf("scheduledDeletion %v, want 30 days after %v", d, v.Created)
+	}
+
+	hls := n.base + "/" + v.UID + "/manifest/video.m3u8"
+	if !strings.HasSuffix(v.Playback.HLS, "/"+v.UID+"/manifest/video.m3u8") ||
+		!strings.HasSuffix(v.Playback.DASH, "/"+v.UID+"/manifest/video.mpd") {
+		t.Errorf("playback %+v", v.Playback)
+	}
+
+	checkRecordedPlaylists(t, hls, seconds)
+
+	for _, url := range []string{hls, n.base + "/" + v.UID + "/manifest/video.mpd"} {
+		if d := playedSeconds(t, url); math.Abs(d-seconds) > 2 {
+			t.Errorf("%s plays %.3f s of a %d s broadcast", url, d, seconds)
+		}
+	}
+
+	checkVideoAPI(t, n, li.UID, v.UID)
+}
+
+// checkRecordedPlaylists checks that every variant of a recording lists the
+// whole broadcast from its first segment and ends.
+func checkRecordedPlaylists(t *testing.T, master string, seconds int) {
+	t.Helper()
+
+	code, _, body := httpGet(t, master)
+	if code != 200 {
+		t.Fatalf("%s: %d", master, code)
+	}
+
+	mv := parsePlaylist(t, body)
+	if len(mv.variants) == 0 {
+		t.Fatalf("recording lists no variant:\n%s", body)
+	}
+
+	for _, v := range mv.variants {
+		_, _, body := httpGet(t, resolve(master, v.uri))
+		p := parsePlaylist(t, body)
+
+		var total float64
+		for _, d := range p.extinf {
+			total += d
+		}
+
+		if !p.ended || !strings.Contains(body, "#EXT-X-MEDIA-SEQUENCE:0\n") ||
+			math.Abs(total-float64(seconds)) > 2 {
+			t.Errorf("recorded variant %s: ended %v, %.3f s listed, want from segment 0 "+
+				"to the end of %d s:\n%s", v.uri, p.ended, total, seconds, body)
+		}
+	}
+}
+
+// checkVideoAPI lists, deletes and checks a ready video: it outlives its
+// input, and its DELETE removes its files and playback.
+func checkVideoAPI(t *testing.T, n *testNode, input, uid string) {
+	t.Helper()
+
+	var list []videoResult
+	if n.call(t, "GET", "/stream?type=vod&creator=alice", nil, &list); len(list) != 1 {
+		t.Errorf("GET /stream?type=vod&creator=alice lists %d videos, want 1", len(list))
+	}
+
+	if n.call(t, "GET", "/stream?type=live", nil, &list); len(list) != 0 {
+		t.Errorf("GET /stream?type=live lists %d videos after the broadcast", len(list))
+	}
+
+	if code := n.call(t, "GET", "/stream?start=yesterday", nil, nil); code != 400 {
+		t.Errorf("GET /stream?start=yesterday: %d, want 400", code)
+	}
+
+	if code := n.call(t, "DELETE", "/stream/live_inputs/"+input, nil, nil); code != 200 {
+		t.Fatalf("DELETE input: %d", code)
+	}
+
+	hls := n.base + "/" + uid + "/manifest/video.m3u8"
+	if code := n.call(t, "GET", "/stream/"+uid, nil, nil); code != 200 {
+		t.Errorf("video after its input was deleted: GET %d", code)
+	}
+
+	if code, _, _ := httpGet(t, hls); code != 200 {
+		t.Errorf("video after its input was deleted: playback %d", code)
+	}
+
+	if code := n.call(t, "DELETE", "/stream/"+uid, nil, nil); code != 200 {
+		t.Fatalf("DELETE video: %d", code)
+	}
+
+	if code := n.call(t, "GET", "/stream/"+uid, nil, nil); code != 404 {
+		t.Errorf("GET of a deleted video: %d, want 404", code)
+	}
+
+	if code, _, _ := httpGet(t, hls); code != 404 {
+		t.Errorf("playback of a deleted video: %d, want 404", code)
+	}
+
+	dir := filepath.Join(n.cfg.Data, recordingsDir, uid)
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("files of a deleted video: %v", err)
+	}
+}
