@@ -27,7 +27,8 @@ type testNode struct {
 	rtmp string // rtmp://127.0.0.1:PORT/live/
 }
 
-func startNode(t *testing.T) *testNode {
+// startNode starts a node; setup, when given, adjusts it before its start.
+func startNode(t *testing.T, setup ...func(*node)) *testNode {
 	t.Helper()
 
 	cfg := &config{
@@ -46,6 +47,9 @@ func startNode(t *testing.T) *testNode {
 
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	n := &node{cfg: cfg, log: log}
+	for _, f := range setup {
+		f(n)
+	}
 
 	if err := n.Start(); err != nil {
 		t.Fatal(err)

@@ -47,6 +47,11 @@ type node struct {
 	// headerTimeout replaces httpHeaderTimeout when set (tests).
 	headerTimeout time.Duration
 
+	// recordingStorage replaces the recordings directory in --data when set
+	// (tests), and janitorInterval replaces the recordings janitor's.
+	recordingStorage recording.Storage
+	janitorInterval  time.Duration
+
 	store      *store.Store
 	inputs     *inputs
 	recordings *recordings
@@ -110,8 +115,13 @@ func (n *node) open() error {
 		return fmt.Errorf("store: %w", err)
 	}
 
-	n.recordings = &recordings{store: n.store, log: n.log.With("component", "recordings"),
-		storage: &recording.Dir{Root: filepath.Join(n.cfg.Data, recordingsDir)}}
+	storage := n.recordingStorage
+	if storage == nil {
+		storage = &recording.Dir{Root: filepath.Join(n.cfg.Data, recordingsDir)}
+	}
+
+	n.recordings = &recordings{store: n.store, storage: storage, interval: n.janitorInterval,
+		log: n.log.With("component", "recordings")}
 	if err := n.recordings.Start(); err != nil {
 		n.store.Close()
 		return err
