@@ -15,10 +15,9 @@ import (
 // keeper is a Recorder that keeps everything in a MemoryStore, under the
 // keys of the live presentation, and the index in memory.
 type keeper struct {
-	session string
-	store   MemoryStore
-	order   []string
-	byName  map[string]*RecordedRendition
+	store  MemoryStore
+	order  []string
+	byName map[string]*RecordedRendition
 }
 
 func (k *keeper) RecordInit(info RenditionInfo, init []byte) {
@@ -26,14 +25,21 @@ func (k *keeper) RecordInit(info RenditionInfo, init []byte) {
 		k.byName = map[string]*RecordedRendition{}
 	}
 
-	k.order = append(k.order, info.Name)
-	k.byName[info.Name] = &RecordedRendition{Info: info, Init: init}
+	rr := k.byName[info.Name]
+	if rr == nil {
+		rr = &RecordedRendition{Inits: map[string][]byte{}}
+		k.byName[info.Name] = rr
+		k.order = append(k.order, info.Name)
+	}
+
+	rr.Info = info
+	rr.Inits[info.Session] = init
 }
 
 func (k *keeper) RecordSegment(name string, seg SegmentInfo, data []byte) {
 	rr := k.byName[name]
 	rr.Segments = append(rr.Segments, seg)
-	k.store.Put(name+"/"+k.session+"/"+segmentURI(seg.Seq), bytes.Clone(data))
+	k.store.Put(name+"/"+seg.Session+"/"+segmentURI(seg.Seq), bytes.Clone(data))
 }
 
 func (k *keeper) renditions() []RecordedRendition {
@@ -62,7 +68,6 @@ func TestRecordedPresentation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	k.session = live.Session()
 	seen := map[string][]byte{}
 
 	for _, u := range m.Units {
@@ -83,7 +88,7 @@ func TestRecordedPresentation(t *testing.T) {
 
 	live.End()
 
-	rec, err := Recorded(k.session, k.renditions(), &k.store)
+	rec, err := Recorded(k.renditions(), &k.store)
 	if err != nil {
 		t.Fatal(err)
 	}

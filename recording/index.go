@@ -14,11 +14,6 @@ import (
 const (
 	indexName = "index.jsonl"
 	initName  = "init.mp4"
-
-	// session is the token in the segment URIs of every recorded
-	// presentation: it differs from the live ones' (eight hex digits), so
-	// that caches never mix a live segment with a recorded one.
-	session = "rec"
 )
 
 // entry is one line of a video's index: a rendition's init segment or one
@@ -93,14 +88,12 @@ func Load(storage Storage, video string) (*Index, error) {
 
 		switch {
 		case e.Init != nil:
-			init, err := storage.Read(fileName(video, e.Init.Name, initName))
+			init, err := storage.Read(fileName(video, e.Init.Name, e.Init.Session, initName))
 			if err != nil {
 				return nil, fmt.Errorf("video %s: %w", video, err)
 			}
 
-			byName[e.Init.Name] = len(x.Renditions)
-			x.Renditions = append(x.Renditions, packager.RecordedRendition{Info: *e.Init,
-				Init: init})
+			x.addInit(byName, *e.Init, init)
 
 		case e.Segment != nil:
 			i, ok := byName[e.Rendition]
@@ -123,7 +116,7 @@ func Presentation(storage Storage, video string) (*packager.Presentation, error)
 		return nil, err
 	}
 
-	p, err := packager.Recorded(session, x.Renditions, &store{storage: storage, video: video})
+	p, err := packager.Recorded(x.Renditions, &store{storage: storage, video: video})
 	if err != nil {
 		return nil, fmt.Errorf("video %s: %w", video, err)
 	}
@@ -131,9 +124,30 @@ func Presentation(storage Storage, video string) (*packager.Presentation, error)
 	return p, nil
 }
 
-// fileName is where a rendition's file of a video is stored.
-func fileName(video, rendition, file string) string {
-	return video + "/" + rendition + "/" + file
+// addInit adds a rendition's init segment of a session: a new rendition, or
+// a new session of one already seen (the publisher came back).
+func (x *Index) addInit(byName map[string]int, info packager.RenditionInfo, init []byte) {
+	i, ok := byName[info.Name]
+	if !ok {
+		i = len(x.Renditions)
+		byName[info.Name] = i
+		x.Renditions = append(x.Renditions, packager.RecordedRendition{})
+	}
+
+	r := &x.Renditions[i]
+	r.Info = info
+
+	if r.Inits == nil {
+		r.Inits = map[string][]byte{}
+	}
+
+	r.Inits[info.Session] = init
+}
+
+// fileName is where a rendition's file of a video is stored: under the same
+// NAME/SESSION/FILE as in the live presentation's URIs.
+func fileName(video, rendition, session, file string) string {
+	return video + "/" + rendition + "/" + session + "/" + file
 }
 
 // store reads a video's segments for a recorded presentation, which names
@@ -145,11 +159,11 @@ type store struct {
 
 func (s *store) Get(name string) ([]byte, error) {
 	parts := strings.Split(name, "/")
-	if len(parts) != 3 || parts[1] != session {
+	if len(parts) != 3 {
 		return nil, packager.ErrNotFound
 	}
 
-	data, err := s.storage.Read(fileName(s.video, parts[0], parts[2]))
+	data, err := s.storage.Read(fileName(s.video, parts[0], parts[1], parts[2]))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", packager.ErrNotFound, err)
 	}

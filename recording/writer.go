@@ -73,14 +73,14 @@ func (w *Writer) Start() error {
 
 // RecordInit implements packager.Recorder.
 func (w *Writer) RecordInit(info packager.RenditionInfo, init []byte) {
-	w.jobs <- job{file: fileName(w.Video, info.Name, initName), data: init,
+	w.jobs <- job{file: fileName(w.Video, info.Name, info.Session, initName), data: init,
 		line: entry{Init: &info}}
 }
 
 // RecordSegment implements packager.Recorder.
 func (w *Writer) RecordSegment(rendition string, seg packager.SegmentInfo, data []byte) {
 	file := "seg_" + strconv.FormatUint(seg.Seq, 10) + ".m4s"
-	w.jobs <- job{file: fileName(w.Video, rendition, file), data: data,
+	w.jobs <- job{file: fileName(w.Video, rendition, seg.Session, file), data: data,
 		line: entry{Rendition: rendition, Segment: &seg}}
 }
 
@@ -169,9 +169,7 @@ func (w *Writer) write(j job) error {
 
 	switch {
 	case j.line.Init != nil:
-		w.names[j.line.Init.Name] = len(w.index.Renditions)
-		w.index.Renditions = append(w.index.Renditions,
-			packager.RecordedRendition{Info: *j.line.Init, Init: j.data})
+		w.index.addInit(w.names, *j.line.Init, j.data)
 	case j.line.Segment != nil:
 		if i, ok := w.names[j.line.Rendition]; ok {
 			r := &w.index.Renditions[i]
