@@ -100,7 +100,6 @@ func (p *Presentation) resumeRenditions(session string,
 		}
 	}
 
-
 	for _, t := range tracks {
 		fresh, err := newRendition(t.Name, t)
 		if err != nil {
