@@ -33,6 +33,10 @@ type inputs struct {
 	// encoder is the video encoder of every ladder, from probeHWAccel.
 	encoder string
 
+	// window is the reconnect window of inputs whose timeoutSeconds is 0;
+	// 0 means defaultReconnectWindow, negative none.
+	window time.Duration
+
 	// recordings keeps broadcasts as videos; nil records nothing.
 	recordings *recordings
 
@@ -50,6 +54,13 @@ type session struct {
 	broadcast    *stream.Broadcast
 	pipeline     *transcode.Pipeline
 	presentation *packager.Presentation
+	rec          *liveRecording // nil when not recorded
+
+	// window, set once the publisher has left and until it comes back or
+	// the reconnect window closes, ends the presentation when it fires.
+	window *time.Timer
+	reason string // why the publisher left, for the status when the window closes
+	once   sync.Once
 }
 
 // Start resets states left by a process that did not stop cleanly.
@@ -92,6 +103,7 @@ func (in *inputs) Close() {
 	}
 
 	in.wg.Wait()
+	in.finishAll()
 }
 
 var errShuttingDown = errors.New("onair is shutting down")
@@ -169,21 +181,40 @@ func (in *inputs) hub(uid string) (*stream.Hub, error) {
 }
 
 // started transcodes and packages a new broadcast, or refuses it with a reason
-// the API shows when onair cannot transcode its codecs.
+// the API shows when onair cannot transcode its codecs. A publisher back
+// within the input's reconnect window continues the presentation (and the
+// video) of its last broadcast.
 func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) {
 	log := in.log.With("input", uid)
-	pres := &packager.Presentation{Log: log.With("component", "packager")}
+	prev := in.takeOver(uid)
+	sink := &resumingSink{presentation: &packager.Presentation{
+		Log: log.With("component", "packager")}}
+
+	var rec *liveRecording
+
+	if prev != nil {
+		sink = &resumingSink{presentation: prev.presentation, resume: true}
+		rec = prev.rec
+	}
+
+	pres := sink.presentation
 	pipe := &transcode.Pipeline{
 		Reader:  b.NewReader("transcode", cmp.Or(in.queue, transcodeQueue)),
-		Sink:    pres,
+		Sink:    sink,
 		Log:     log,
 		Encoder: in.encoder,
 	}
 	log = log.With("component", "inputs")
-	rec := in.record(uid, pres)
+
+	if prev == nil {
+		rec = in.record(uid, pres)
+	}
 
 	if err := pipe.Start(); err != nil {
-		if rec != nil {
+		switch {
+		case prev != nil:
+			in.finish(prev)
+		case rec != nil:
 			in.recordings.abandon(rec)
 		}
 
@@ -195,20 +226,24 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 		return
 	}
 
+	s := &session{broadcast: b, pipeline: pipe, presentation: pres, rec: rec}
+
 	in.mu.Lock()
-	in.sessions[uid] = &session{broadcast: b, pipeline: pipe, presentation: pres}
+	in.sessions[uid] = s
 	in.mu.Unlock()
 
-	in.setStatus(uid, store.StateConnected, "")
+	state := store.StateConnected
+	if prev != nil {
+		state = store.StateReconnected
+		log.Info("publisher back within the reconnect window; broadcast continues")
+	}
+
+	in.setStatus(uid, state, "")
 
 	in.wg.Add(1)
 	go func() {
 		defer in.wg.Done()
 		<-pipe.Done()
-
-		if rec != nil {
-			in.recordings.end(rec)
-		}
 
 		// A transcoder that stopped while its publisher is still live (it fell
 		// so far behind that the hub dropped it) leaves viewers with an ended
@@ -219,18 +254,28 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 			log.Warn("transcoding fell behind real time; publisher cut off", "reason", err)
 			p.End(fmt.Errorf("transcoding fell behind real time: %w", err))
 		}
+
+		in.await(uid, s)
 	}()
 }
 
 // ended records the end of a broadcast. Its presentation stays readable (with
-// an ended playlist) until the next broadcast of the input replaces it.
+// an ended playlist) until the next broadcast of the input replaces it. With a
+// reconnect window, the status is left to the window.
 func (in *inputs) ended(uid string, b *stream.Broadcast, reason error) {
 	in.mu.Lock()
 	s := in.sessions[uid]
+	if s != nil && s.broadcast == b {
+		s.reason = reasonText(reason)
+	}
 	in.mu.Unlock()
 
 	if s == nil || s.broadcast != b {
 		// Refused at start: its status already says why.
+		return
+	}
+
+	if in.reconnectWindow(uid) > 0 {
 		return
 	}
 
@@ -292,7 +337,8 @@ func (in *inputs) InputChanged(li *store.LiveInput) {
 // InputDeleted cuts off the publisher of a deleted input and forgets it.
 func (in *inputs) InputDeleted(uid string) {
 	in.mu.Lock()
-	h := in.hubs[uid]
+	h, s := in.hubs[uid], in.sessions[uid]
+	waiting := s != nil && s.window != nil && s.window.Stop()
 	delete(in.hubs, uid)
 	delete(in.keys, uid)
 	delete(in.sessions, uid)
@@ -300,6 +346,10 @@ func (in *inputs) InputDeleted(uid string) {
 
 	if h != nil {
 		h.Kick(errors.New("live input deleted"))
+	}
+
+	if waiting {
+		in.finish(s)
 	}
 }
 

@@ -46,7 +46,9 @@ func startNode(t *testing.T, setup ...func(*node)) *testNode {
 	}
 
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	n := &node{cfg: cfg, log: log}
+	// Broadcasts end as their publisher leaves, unless a test sets a
+	// reconnect window.
+	n := &node{cfg: cfg, log: log, reconnectWindow: -1}
 	for _, f := range setup {
 		f(n)
 	}

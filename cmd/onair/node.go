@@ -52,6 +52,10 @@ type node struct {
 	recordingStorage recording.Storage
 	janitorInterval  time.Duration
 
+	// reconnectWindow replaces defaultReconnectWindow when set; negative
+	// means none (tests not about reconnecting).
+	reconnectWindow time.Duration
+
 	store      *store.Store
 	inputs     *inputs
 	recordings *recordings
@@ -128,7 +132,7 @@ func (n *node) open() error {
 	}
 
 	n.inputs = &inputs{store: n.store, log: n.log, encoder: n.encoder,
-		recordings: n.recordings}
+		recordings: n.recordings, window: n.reconnectWindow}
 	if err := n.inputs.Start(); err != nil {
 		n.recordings.Close()
 		n.store.Close()
