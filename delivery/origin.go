@@ -70,6 +70,9 @@ type Origin struct {
 	// BlockTimeout bounds how long a blocking reload or a preload hint's
 	// part waits. Zero means three target durations of the presentation.
 	BlockTimeout time.Duration
+
+	// Downloads, when set, serves /{id}/downloads/default.mp4.
+	Downloads Downloads
 }
 
 // Handler returns the handler of the playback paths: /{id}/manifest/...,
@@ -80,11 +83,13 @@ func (o *Origin) Handler() http.Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 
-	h := &handler{presentations: o.Presentations, log: log, timeout: o.BlockTimeout}
+	h := &handler{presentations: o.Presentations, log: log, timeout: o.BlockTimeout,
+		downloads: o.Downloads}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{id}/manifest/{uri...}", h.manifest)
 	mux.HandleFunc("/{id}/lifecycle", h.lifecycle)
+	mux.HandleFunc("/{id}/downloads/{file}", h.download)
 	mux.HandleFunc(ClockPath, clock)
 
 	return cors(mux)
@@ -95,6 +100,7 @@ type handler struct {
 	presentations Presentations
 	log           *slog.Logger
 	timeout       time.Duration
+	downloads     Downloads
 }
 
 // cors adds the CORS headers to every response and answers preflights.

@@ -3,6 +3,7 @@ package recording
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -271,4 +272,60 @@ func TestDirRefusesEscapes(t *testing.T) {
 		t.Errorf("Read of nothing: %v", err)
 	}
 
+}
+
+// TestWriteMP4 remuxes a recording into one progressive MP4 that ffprobe
+// reads moov first, with the top rung and the audio, for the whole broadcast.
+func TestWriteMP4(t *testing.T) {
+	const clip = 4 * time.Second
+
+	m := packagertest.Make(t, packagertest.Options{Audio: true, Duration: clip,
+		KeyInterval: time.Second, Rungs: []packagertest.Rung{
+			{Name: "180p", Width: 320, Height: 180, Bitrate: 300_000},
+			{Name: "90p", Width: 160, Height: 90, Bitrate: 100_000}}})
+
+	dir := &Dir{Root: t.TempDir()}
+	record(t, m, dir)
+
+	path := filepath.Join(t.TempDir(), "default.mp4")
+
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = WriteMP4(f, dir, video)
+	f.Close()
+
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	moov, mdat := bytes.Index(data, []byte("moov")), bytes.Index(data, []byte("mdat"))
+	if moov < 0 || mdat < 0 || moov > mdat {
+		t.Errorf("moov at %d, mdat at %d: want moov first", moov, mdat)
+	}
+
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries",
+		"stream=codec_name,width,height", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if got := strings.TrimSpace(string(out)); got != "h264,320,180\naac" {
+		t.Errorf("ffprobe streams:\n%s\nwant h264 320x180 and aac", got)
+	}
+
+	if d := playedSeconds(t, path); math.Abs(d-clip.Seconds()) > 0.5 {
+		t.Errorf("MP4 plays %.3f s of a %v broadcast", d, clip)
+	}
+
+	if err := WriteMP4(io.Discard, dir, "missing"); err == nil {
+		t.Error("MP4 of a missing video written")
+	}
 }

@@ -125,7 +125,8 @@ func (n *node) open() error {
 	}
 
 	n.recordings = &recordings{store: n.store, storage: storage, interval: n.janitorInterval,
-		log: n.log.With("component", "recordings")}
+		downloads: filepath.Join(n.cfg.Data, downloadsDir),
+		log:       n.log.With("component", "recordings")}
 	if err := n.recordings.Start(); err != nil {
 		n.store.Close()
 		return err
@@ -233,7 +234,8 @@ func (n *node) handler() http.Handler {
 		Videos: n.recordings,
 	}
 
-	origin := &delivery.Origin{Presentations: n.inputs, Log: n.log.With("component", "delivery")}
+	origin := &delivery.Origin{Presentations: n.inputs, Log: n.log.With("component", "delivery"),
+		Downloads: n.recordings}
 
 	mux := http.NewServeMux()
 	mux.Handle("/client/v4/", a.Handler())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,6 +127,10 @@ func TestRecordingReadyAfterBroadcast(t *testing.T) {
 	live := n.waitVideos(t, li.UID, "live", states("live-inprogress"))[0]
 	waitVariants(t, n.base+"/"+live.UID+"/manifest/video.m3u8", 1, 1)
 
+	if code, _, _ := httpGet(t, n.base+"/"+live.UID+"/downloads/default.mp4"); code != 404 {
+		t.Errorf("download of a video being recorded: %d, want 404", code)
+	}
+
 	if err := pub.wait(t); err != nil {
 		t.Fatalf("publisher: %v\n%s", err, pub.out.String())
 	}
@@ -165,7 +170,47 @@ func TestRecordingReadyAfterBroadcast(t *testing.T) {
 		}
 	}
 
+	checkDownload(t, n.base+"/"+v.UID+"/downloads/default.mp4", seconds)
 	checkVideoAPI(t, n, li.UID, v.UID)
+}
+
+// checkDownload checks a video's MP4 download: moov first, the top rung and
+// the audio, the whole broadcast, and Range requests.
+func checkDownload(t *testing.T, url string, seconds int) {
+	t.Helper()
+
+	code, hdr, body := httpGet(t, url)
+	if code != 200 || hdr.Get("Content-Type") != "video/mp4" {
+		t.Fatalf("download: %d %q", code, hdr.Get("Content-Type"))
+	}
+
+	if moov, mdat := strings.Index(body, "moov"), strings.Index(body, "mdat"); moov < 0 ||
+		moov > mdat {
+		t.Errorf("download: moov at %d, mdat at %d, want moov first", moov, mdat)
+	}
+
+	p := ffprobe(t, url)
+	if len(p.Streams) != 2 || p.Streams[0].CodecName != "h264" || p.Streams[0].Width != 640 ||
+		p.Streams[1].CodecName != "aac" {
+		t.Errorf("download streams %+v, want h264 640x360 and aac", p.Streams)
+	}
+
+	if d := playedSeconds(t, url); math.Abs(d-float64(seconds)) > 2 {
+		t.Errorf("download plays %.3f s of a %d s broadcast", d, seconds)
+	}
+
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Range", "bytes=0-99")
+
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	if resp.StatusCode != 206 || resp.ContentLength != 100 {
+		t.Errorf("download range: %d, %d bytes", resp.StatusCode, resp.ContentLength)
+	}
 }
 
 // checkRecordedPlaylists checks that every variant of a recording lists the
@@ -241,6 +286,10 @@ func checkVideoAPI(t *testing.T, n *testNode, input, uid string) {
 
 	if code, _, _ := httpGet(t, hls); code != 404 {
 		t.Errorf("playback of a deleted video: %d, want 404", code)
+	}
+
+	if code, _, _ := httpGet(t, n.base+"/"+uid+"/downloads/default.mp4"); code != 404 {
+		t.Errorf("download of a deleted video: %d, want 404", code)
 	}
 
 	dir := filepath.Join(n.cfg.Data, recordingsDir, uid)

@@ -37,6 +37,10 @@ type recordings struct {
 	// interval replaces janitorInterval when set (tests).
 	interval time.Duration
 
+	// downloads is the directory of the MP4 downloads; empty serves none.
+	downloads string
+	making    sync.Mutex // held while a download is made
+
 	mu       sync.Mutex
 	live     map[string]*liveRecording         // by video uid
 	recorded map[string]*packager.Presentation // by video uid, loaded on first play
@@ -270,7 +274,7 @@ func (rs *recordings) DeleteVideo(ctx context.Context, uid string) error {
 		return err
 	}
 
-	if err := rs.storage.RemoveAll(uid); err != nil {
+	if err := errors.Join(rs.storage.RemoveAll(uid), rs.removeDownload(uid)); err != nil {
 		return fmt.Errorf("video %s: remove files: %w", uid, err)
 	}
 
