@@ -73,6 +73,9 @@ type Origin struct {
 
 	// Downloads, when set, serves /{id}/downloads/default.mp4.
 	Downloads Downloads
+
+	// Still, when set, serves /{id}/thumbnails/thumbnail.jpg.
+	Still StillFunc
 }
 
 // Handler returns the handler of the playback paths: /{id}/manifest/...,
@@ -84,12 +87,13 @@ func (o *Origin) Handler() http.Handler {
 	}
 
 	h := &handler{presentations: o.Presentations, log: log, timeout: o.BlockTimeout,
-		downloads: o.Downloads}
+		downloads: o.Downloads, still: o.Still, stills: &stillCache{}}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{id}/manifest/{uri...}", h.manifest)
 	mux.HandleFunc("/{id}/lifecycle", h.lifecycle)
 	mux.HandleFunc("/{id}/downloads/{file}", h.download)
+	mux.HandleFunc("/{id}/thumbnails/{file}", h.thumbnail)
 	mux.HandleFunc(ClockPath, clock)
 
 	return cors(mux)
@@ -101,6 +105,8 @@ type handler struct {
 	log           *slog.Logger
 	timeout       time.Duration
 	downloads     Downloads
+	still         StillFunc
+	stills        *stillCache
 }
 
 // cors adds the CORS headers to every response and answers preflights.

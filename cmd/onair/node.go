@@ -19,6 +19,7 @@ import (
 	"github.com/onair/onair/ingest/rtmp"
 	"github.com/onair/onair/recording"
 	"github.com/onair/onair/store"
+	"github.com/onair/onair/transcode"
 )
 
 // Limits of the HTTP server's connections. There is no write timeout: a
@@ -235,7 +236,7 @@ func (n *node) handler() http.Handler {
 	}
 
 	origin := &delivery.Origin{Presentations: n.inputs, Log: n.log.With("component", "delivery"),
-		Downloads: n.recordings}
+		Downloads: n.recordings, Still: transcode.Still}
 
 	mux := http.NewServeMux()
 	mux.Handle("/client/v4/", a.Handler())

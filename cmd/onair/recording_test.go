@@ -1,6 +1,7 @@
 package main
 
 import (
+	"image/jpeg"
 	"math"
 	"net/http"
 	"os"
@@ -131,6 +132,8 @@ func TestRecordingReadyAfterBroadcast(t *testing.T) {
 		t.Errorf("download of a video being recorded: %d, want 404", code)
 	}
 
+	checkThumbnails(t, n.base+"/"+li.UID)
+
 	if err := pub.wait(t); err != nil {
 		t.Fatalf("publisher: %v\n%s", err, pub.out.String())
 	}
@@ -171,6 +174,7 @@ func TestRecordingReadyAfterBroadcast(t *testing.T) {
 	}
 
 	checkDownload(t, n.base+"/"+v.UID+"/downloads/default.mp4", seconds)
+	checkThumbnails(t, n.base+"/"+v.UID)
 	checkVideoAPI(t, n, li.UID, v.UID)
 }
 
@@ -295,5 +299,45 @@ func checkVideoAPI(t *testing.T, n *testNode, input, uid string) {
 	dir := filepath.Join(n.cfg.Data, recordingsDir, uid)
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("files of a deleted video: %v", err)
+	}
+}
+
+// checkThumbnails reads stills of a live input or a video: JPEGs of the
+// size each query asks, and 400 for bad queries.
+func checkThumbnails(t *testing.T, base string) {
+	t.Helper()
+
+	tests := []struct {
+		query         string
+		status        int
+		width, height int
+	}{
+		{"", 200, 640, 360},
+		{"?time=3s&width=160&height=160&fit=fill", 200, 160, 160},
+		{"?time=1s&width=160&height=160&fit=clip", 200, 160, 90},
+		{"?height=90", 200, 160, 90},
+		{"?fit=zoom", 400, 0, 0},
+		{"?width=0", 400, 0, 0},
+		{"?time=-2s", 400, 0, 0},
+	}
+
+	for _, tt := range tests {
+		code, hdr, body := httpGet(t, base+"/thumbnails/thumbnail.jpg"+tt.query)
+		if code != tt.status {
+			t.Errorf("thumbnail%s: %d, want %d: %s", tt.query, code, tt.status, body)
+
+			continue
+		}
+
+		if code != 200 {
+			continue
+		}
+
+		cfg, err := jpeg.DecodeConfig(strings.NewReader(body))
+		if err != nil || hdr.Get("Content-Type") != "image/jpeg" || cfg.Width != tt.width ||
+			cfg.Height != tt.height {
+			t.Errorf("thumbnail%s: %dx%d (%v), want a %dx%d JPEG", tt.query, cfg.Width,
+				cfg.Height, err, tt.width, tt.height)
+		}
 	}
 }
