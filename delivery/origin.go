@@ -290,8 +290,7 @@ type lifecycleBody struct {
 
 // lifecycle says whether a live input is live.
 func (h *handler) lifecycle(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.presentations.Presentation(r.PathValue("id"))
-	body := lifecycleBody{IsInput: true, Live: ok && !p.Ended()}
+	body := h.lifecycleOf(r.PathValue("id"))
 
 	data, err := json.Marshal(body)
 	if err != nil {

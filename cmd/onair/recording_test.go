@@ -133,6 +133,8 @@ func TestRecordingReadyAfterBroadcast(t *testing.T) {
 	}
 
 	checkThumbnails(t, n.base+"/"+li.UID)
+	checkLifecycle(t, n.base+"/"+li.UID, `{"isInput":true,"videoUID":"`+live.UID+`","live":true}`)
+	checkLifecycle(t, n.base+"/"+live.UID, `{"isInput":false,"videoUID":"`+live.UID+`","live":true}`)
 
 	if err := pub.wait(t); err != nil {
 		t.Fatalf("publisher: %v\n%s", err, pub.out.String())
@@ -175,6 +177,7 @@ func TestRecordingReadyAfterBroadcast(t *testing.T) {
 
 	checkDownload(t, n.base+"/"+v.UID+"/downloads/default.mp4", seconds)
 	checkThumbnails(t, n.base+"/"+v.UID)
+	checkLifecycle(t, n.base+"/"+v.UID, `{"isInput":false,"videoUID":"`+v.UID+`","live":false}`)
 	checkVideoAPI(t, n, li.UID, v.UID)
 }
 
@@ -339,5 +342,14 @@ func checkThumbnails(t *testing.T, base string) {
 			t.Errorf("thumbnail%s: %dx%d (%v), want a %dx%d JPEG", tt.query, cfg.Width,
 				cfg.Height, err, tt.width, tt.height)
 		}
+	}
+}
+
+// checkLifecycle checks the body of /{id}/lifecycle.
+func checkLifecycle(t *testing.T, base, want string) {
+	t.Helper()
+
+	if code, _, body := httpGet(t, base+"/lifecycle"); code != 200 || body != want {
+		t.Errorf("%s/lifecycle: %d %s, want %s", base, code, body, want)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/onair/onair/api"
+	"github.com/onair/onair/delivery"
 	"github.com/onair/onair/packager"
 	"github.com/onair/onair/recording"
 	"github.com/onair/onair/store"
@@ -23,6 +24,10 @@ const (
 	// errStorageQuota is the errorReasonCode of a video whose recording
 	// stopped because the storage was full (Cloudflare's name).
 	errStorageQuota = "ERR_STORAGE_QUOTA_EXHAUSTED"
+
+	// recordedKept is how many recorded presentations (indexes of videos
+	// played since) are kept in memory before they are read again.
+	recordedKept = 1024
 )
 
 // recordings keeps every broadcast of inputs in automatic recording mode as a
@@ -176,6 +181,15 @@ func (rs *recordings) finishVideo(uid string, x *recording.Index, werr error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
+	// A broadcast that ended before its first segment is no video, unless
+	// it says why nothing was recorded.
+	if x.Duration() == 0 && werr == nil {
+		err := errors.Join(rs.storage.RemoveAll(uid), rs.store.DeleteVideo(ctx, uid))
+		rs.log.Info("recording without a segment removed", "video", uid, "error", err)
+
+		return
+	}
+
 	v, err := rs.store.UpdateVideo(ctx, uid, func(v *store.Video) error {
 		v.State = store.VideoReady
 		v.Duration = x.Duration()
@@ -201,17 +215,16 @@ func (rs *recordings) finishVideo(uid string, x *recording.Index, werr error) {
 // broadcast goes on, the recorded one afterwards.
 func (rs *recordings) Presentation(uid string) (*packager.Presentation, bool) {
 	rs.mu.Lock()
-	defer rs.mu.Unlock()
+	lr, live := rs.live[uid]
+	p, recorded := rs.recorded[uid]
+	rs.mu.Unlock()
 
-	if lr, ok := rs.live[uid]; ok {
+	switch {
+	case live:
 		return lr.presentation, true
-	}
-
-	if p, ok := rs.recorded[uid]; ok {
+	case recorded:
 		return p, true
-	}
-
-	if !validUID(uid) {
+	case !validUID(uid):
 		return nil, false
 	}
 
@@ -220,16 +233,36 @@ func (rs *recordings) Presentation(uid string) (*packager.Presentation, bool) {
 		return nil, false
 	}
 
-	p, err := recording.Presentation(rs.storage, uid)
+	p, err = recording.Presentation(rs.storage, uid)
 	if err != nil {
 		rs.log.Warn("recording does not play", "video", uid, "error", err)
 
 		return nil, false
 	}
 
+	rs.mu.Lock()
+	if len(rs.recorded) >= recordedKept {
+		clear(rs.recorded)
+	}
+
 	rs.recorded[uid] = p
+	rs.mu.Unlock()
 
 	return p, true
+}
+
+// VideoOf returns the uid of the video the input uid is recording, if any.
+func (rs *recordings) VideoOf(input string) (string, bool) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+
+	for uid, lr := range rs.live {
+		if lr.video.LiveInput == input {
+			return uid, true
+		}
+	}
+
+	return "", false
 }
 
 // validUID reports whether s looks like a uid, so that random paths cost no
@@ -371,4 +404,31 @@ func (in *inputs) record(uid string, pres *packager.Presentation) *liveRecording
 	}
 
 	return in.recordings.begin(li, pres)
+}
+
+// Lifecycle implements delivery.Lifecycles.
+func (in *inputs) Lifecycle(id string) (delivery.Lifecycle, bool) {
+	in.mu.Lock()
+	s, ok := in.sessions[id]
+	in.mu.Unlock()
+
+	if ok {
+		l := delivery.Lifecycle{IsInput: true, Live: !s.presentation.Ended()}
+		if in.recordings != nil {
+			l.VideoUID, _ = in.recordings.VideoOf(id)
+		}
+
+		return l, true
+	}
+
+	if in.recordings == nil || !validUID(id) {
+		return delivery.Lifecycle{}, false
+	}
+
+	v, err := in.store.GetVideo(context.Background(), id)
+	if err != nil {
+		return delivery.Lifecycle{}, false
+	}
+
+	return delivery.Lifecycle{VideoUID: v.UID, Live: v.State == store.VideoLive}, true
 }
