@@ -73,8 +73,8 @@ func (r *rendition) info(session string) RenditionInfo {
 
 // segmentInfo describes s for a Recorder.
 func (s *segment) info() SegmentInfo {
-	return SegmentInfo{Session: s.session, Seq: s.seq, Start: s.start, Duration: s.duration, Size: s.size,
-		Discontinuity: s.discontinuity, Wall: s.wall}
+	return SegmentInfo{Session: s.session, Seq: s.seq, Start: s.start, Duration: s.duration,
+		Size: s.size, Discontinuity: s.discontinuity, Wall: s.wall}
 }
 
 // RecordedRendition is a rendition as a recording kept it: its latest

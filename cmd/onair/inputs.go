@@ -60,7 +60,10 @@ type session struct {
 	// the reconnect window closes, ends the presentation when it fires.
 	window *time.Timer
 	reason string // why the publisher left, for the status when the window closes
-	once   sync.Once
+
+	// ended ends the presentation and the recording once, shared by the
+	// sessions of the publishers that continued it.
+	ended *sync.Once
 }
 
 // Start resets states left by a process that did not stop cleanly.
@@ -226,7 +229,11 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 		return
 	}
 
-	s := &session{broadcast: b, pipeline: pipe, presentation: pres, rec: rec}
+	s := &session{broadcast: b, pipeline: pipe, presentation: pres, rec: rec,
+		ended: &sync.Once{}}
+	if prev != nil {
+		s.ended = prev.ended
+	}
 
 	in.mu.Lock()
 	in.sessions[uid] = s

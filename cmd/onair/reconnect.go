@@ -110,7 +110,7 @@ func (in *inputs) takeOver(uid string) *session {
 
 // finish ends s's presentation and recording, once.
 func (in *inputs) finish(s *session) {
-	s.once.Do(func() {
+	s.ended.Do(func() {
 		s.presentation.End()
 
 		if s.rec != nil {

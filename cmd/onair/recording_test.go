@@ -136,13 +136,13 @@ func TestRecordingReadyAfterBroadcast(t *testing.T) {
 	checkLifecycle(t, n.base+"/"+li.UID, `{"isInput":true,"videoUID":"`+live.UID+`","live":true}`)
 	checkLifecycle(t, n.base+"/"+live.UID, `{"isInput":false,"videoUID":"`+live.UID+`","live":true}`)
 
-	if err := pub.wait(t); err != nil {
-		t.Fatalf("publisher: %v\n%s", err, pub.out.String())
-	}
+	served := collectLive(t, n.base+"/"+live.UID+"/manifest/360p/index.m3u8", pub)
 
 	left := time.Now()
 	v := n.waitVideos(t, li.UID, "ready", states("ready"))[0]
 	t.Logf("video ready %v after the publisher left", time.Since(left))
+
+	checkSameBytes(t, n.base+"/"+v.UID+"/manifest/360p/index.m3u8", served)
 
 	if v.UID != live.UID || v.LiveInput != li.UID || v.Creator == nil || *v.Creator != "alice" ||
 		v.Meta["name"] != "studio" {
@@ -351,5 +351,74 @@ func checkLifecycle(t *testing.T, base, want string) {
 
 	if code, _, body := httpGet(t, base+"/lifecycle"); code != 200 || body != want {
 		t.Errorf("%s/lifecycle: %d %s, want %s", base, code, body, want)
+	}
+}
+
+// collectLive reads a live media playlist and every segment it lists until
+// the publisher exits and the playlist ends, and returns the segments by URI.
+func collectLive(t *testing.T, url string, pub *ffmpeg) map[string]string {
+	t.Helper()
+
+	served := map[string]string{}
+	exited := false
+
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		select {
+		case err := <-pub.done:
+			pub.done <- err
+			exited = true
+
+			if err != nil {
+				t.Fatalf("publisher: %v\n%s", err, pub.out.String())
+			}
+		default:
+		}
+
+		_, _, body := httpGet(t, url)
+		p := parsePlaylist(t, body)
+
+		for _, uri := range p.uris {
+			if _, ok := served[uri]; !ok {
+				if code, _, data := httpGet(t, resolve(url, uri)); code == 200 {
+					served[uri] = data
+				}
+			}
+		}
+
+		if exited && p.ended {
+			return served
+		}
+
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	t.Fatalf("live playlist %s never ended", url)
+
+	return nil
+}
+
+// checkSameBytes checks that a recording lists every segment served live,
+// under the same URI, with the same bytes, and nothing after the last one.
+func checkSameBytes(t *testing.T, url string, served map[string]string) {
+	t.Helper()
+
+	_, _, body := httpGet(t, url)
+	p := parsePlaylist(t, body)
+
+	listed := map[string]bool{}
+	for _, uri := range p.uris {
+		listed[uri] = true
+	}
+
+	for uri, data := range served {
+		code, _, got := httpGet(t, resolve(url, uri))
+		if !listed[uri] || code != 200 || got != data {
+			t.Errorf("segment %s served live: listed %v, recorded %d bytes (%d), live %d bytes",
+				uri, listed[uri], len(got), code, len(data))
+		}
+	}
+
+	if last := p.uris[len(p.uris)-1]; served[last] == "" {
+		t.Errorf("recording ends with %s, which live playback never listed", last)
 	}
 }
