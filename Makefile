@@ -12,7 +12,7 @@ TEST_TIMEOUT ?= 20m
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-deps: ## install the missing Debian packages (FFmpeg 5.1 and libsrt dev files, ffmpeg, GStreamer)
+deps: ## install the missing Debian packages (FFmpeg 5.1, libsrt, ffmpeg, GStreamer, Chromium) and the player test's npm packages
 	@./scripts/deps.sh
 
 build: deps ## build bin/onair
@@ -31,7 +31,7 @@ test: deps vet ## set up, then run the whole test suite
 fuzz: deps ## run each fuzz target for a short while (FUZZTIME, default 20s)
 	@./scripts/fuzz.sh $${FUZZTIME:-20s}
 
-bench: build ## onair's ladder against one ffmpeg command doing the same ladder
+bench: build ## every benchmark: ladder vs ffmpeg, edge vs nginx, playback delay, LL-HLS parts, restream CPU
 	@./scripts/bench.sh
 
 clean: ## remove build outputs

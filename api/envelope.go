@@ -16,6 +16,7 @@ const (
 	CodeMethodNotAllowed = 10004 // 405: the route has no such method
 	CodeBadRequest       = 10005 // 400: bad JSON, field or value
 	CodeTooLarge         = 10006 // 413: body over the limit
+	CodeConflict         = 10007 // 409: the request conflicts with what is stored
 )
 
 // envelope is the body of every response.

@@ -87,6 +87,11 @@ type Server struct {
 	// Live, when set, adds live state to a GET of one live input.
 	Live LiveReporter
 
+	// Outputs keeps the restream outputs; nil answers their routes with 404.
+	Outputs OutputStore
+
+	// Restream, when set, hears about output changes and reports their state.
+	Restream OutputRunner
 	// Videos, when set, serves the recorded broadcasts under /stream.
 	Videos Videos
 }
@@ -125,6 +130,14 @@ func (s *Server) Handler() http.Handler {
 		}},
 		{inputs + "/{uid}/rotate_keys", map[string]handlerFunc{
 			http.MethodPost: s.rotateKeys,
+		}},
+		{inputs + "/{uid}/outputs", map[string]handlerFunc{
+			http.MethodGet:  s.listOutputs,
+			http.MethodPost: s.createOutput,
+		}},
+		{inputs + "/{uid}/outputs/{output}", map[string]handlerFunc{
+			http.MethodPut:    s.updateOutput,
+			http.MethodDelete: s.deleteOutput,
 		}},
 	}
 

@@ -89,6 +89,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, store: st, notify: &notifications{}}
 	f.srv = &Server{
 		Store: st, AccountID: testAccount, Token: testToken, Notify: f.notify,
+		Outputs: st,
 		URLs: URLs{IngestHost: "ingest.example", RTMPPort: 1935, RTMPSPort: 1936,
 			SRTPort: 8890, PublicURL: "http://play.example:8080"},
 	}

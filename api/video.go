@@ -27,10 +27,6 @@ type Videos interface {
 // is going on; the API answers 409.
 var ErrVideoLive = errors.New("video is being recorded")
 
-// CodeConflict goes with 409: the object is in a state that forbids the
-// request.
-const CodeConflict = 10007
-
 // videoJSON is a video in Cloudflare Stream's shape.
 type videoJSON struct {
 	UID                   string          `json:"uid"`

@@ -49,6 +49,18 @@ var migrations = []string{
 	);
 	CREATE INDEX live_inputs_created ON live_inputs (created, uid);`,
 
+	// Restream outputs (simulcast), deleted with their live input.
+	`CREATE TABLE outputs (
+		uid TEXT PRIMARY KEY,
+		live_input_uid TEXT NOT NULL REFERENCES live_inputs (uid) ON DELETE CASCADE,
+		created INTEGER NOT NULL,
+		modified INTEGER NOT NULL,
+		url TEXT NOT NULL,
+		stream_key TEXT NOT NULL,
+		tls_skip_verify INTEGER NOT NULL,
+		enabled INTEGER NOT NULL
+	);
+	CREATE INDEX outputs_live_input ON outputs (live_input_uid, created, uid);`,
 	// Videos outlive their live input: live_input is not a foreign key.
 	`CREATE TABLE videos (
 		uid TEXT PRIMARY KEY,

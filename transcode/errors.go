@@ -10,7 +10,8 @@ import (
 // a codec the transcoder cannot decode (only H.264 video and AAC audio are).
 type UnsupportedCodecError struct {
 	Codec stream.Codec
-	Video bool // the track carries pictures
+	Name  string // the codec as the source named it; Codec's name when empty
+	Video bool   // the track carries pictures
 }
 
 func (e *UnsupportedCodecError) Error() string {
@@ -19,7 +20,12 @@ func (e *UnsupportedCodecError) Error() string {
 		kind = "video"
 	}
 
-	return "unsupported " + kind + " codec " + e.Codec.String()
+	name := e.Name
+	if name == "" {
+		name = e.Codec.String()
+	}
+
+	return "unsupported " + kind + " codec " + name
 }
 
 // ErrNoTracks is returned by Pipeline.Start when the source has neither an

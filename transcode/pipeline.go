@@ -177,13 +177,13 @@ func (p *Pipeline) pickTracks() error {
 		switch {
 		case t.IsVideo() && p.videoSrc == nil:
 			if t.Codec != stream.CodecH264 {
-				return &UnsupportedCodecError{Codec: t.Codec, Video: true}
+				return &UnsupportedCodecError{Codec: t.Codec, Name: t.CodecName(), Video: true}
 			}
 
 			p.videoSrc = t
 		case !t.IsVideo() && p.audioSrc == nil:
 			if t.Codec != stream.CodecAAC {
-				return &UnsupportedCodecError{Codec: t.Codec}
+				return &UnsupportedCodecError{Codec: t.Codec, Name: t.CodecName()}
 			}
 
 			p.audioSrc = t

@@ -11,6 +11,7 @@ import (
 
 	"github.com/onair/onair/ingest/stream"
 	"github.com/onair/onair/packager"
+	"github.com/onair/onair/restream"
 	"github.com/onair/onair/store"
 	"github.com/onair/onair/transcode"
 )
@@ -33,6 +34,8 @@ type inputs struct {
 	// encoder is the video encoder of every ladder, from probeHWAccel.
 	encoder string
 
+	// restream pushes broadcasts to the inputs' outputs; nil pushes nothing.
+	restream *restream.Manager
 	// window is the reconnect window of inputs whose timeoutSeconds is 0;
 	// 0 means defaultReconnectWindow, negative none.
 	window time.Duration
@@ -247,6 +250,10 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 
 	in.setStatus(uid, state, "")
 
+	if in.restream != nil {
+		in.restream.Live(uid, b)
+	}
+
 	in.wg.Add(1)
 	go func() {
 		defer in.wg.Done()
@@ -280,6 +287,10 @@ func (in *inputs) ended(uid string, b *stream.Broadcast, reason error) {
 	if s == nil || s.broadcast != b {
 		// Refused at start: its status already says why.
 		return
+	}
+
+	if in.restream != nil {
+		in.restream.Ended(uid, b)
 	}
 
 	if in.reconnectWindow(uid) > 0 {
@@ -353,6 +364,10 @@ func (in *inputs) InputDeleted(uid string) {
 
 	if h != nil {
 		h.Kick(errors.New("live input deleted"))
+	}
+
+	if in.restream != nil {
+		in.restream.Remove(uid)
 	}
 
 	if waiting {

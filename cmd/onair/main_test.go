@@ -28,7 +28,7 @@ type testNode struct {
 }
 
 // startNode starts a node; setup, when given, adjusts it before its start.
-func startNode(t *testing.T, setup ...func(*node)) *testNode {
+func startNode(t testing.TB, setup ...func(*node)) *testNode {
 	t.Helper()
 
 	cfg := &config{
@@ -74,7 +74,7 @@ func startNode(t *testing.T, setup ...func(*node)) *testNode {
 }
 
 // testWriter sends log lines to the test's log.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -281,8 +281,10 @@ func TestMain(m *testing.M) {
 	}
 
 	code := m.Run()
-	if clipPath != "" {
-		os.RemoveAll(filepath.Dir(clipPath))
+	for _, p := range []string{clipPath, smallPath} {
+		if p != "" {
+			os.RemoveAll(filepath.Dir(p))
+		}
 	}
 
 	os.Exit(code)

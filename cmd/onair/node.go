@@ -18,6 +18,7 @@ import (
 	"github.com/onair/onair/delivery"
 	"github.com/onair/onair/ingest/rtmp"
 	"github.com/onair/onair/recording"
+	"github.com/onair/onair/restream"
 	"github.com/onair/onair/store"
 	"github.com/onair/onair/transcode"
 )
@@ -59,6 +60,7 @@ type node struct {
 
 	store      *store.Store
 	inputs     *inputs
+	restream   *restream.Manager
 	recordings *recordings
 	rtmp       *rtmp.Server
 	http       *http.Server
@@ -120,6 +122,12 @@ func (n *node) open() error {
 		return fmt.Errorf("store: %w", err)
 	}
 
+	n.restream = newRestream(n.store, n.log)
+	if err := n.restream.Start(); err != nil {
+		n.store.Close()
+		return err
+	}
+
 	storage := n.recordingStorage
 	if storage == nil {
 		storage = &recording.Dir{Root: filepath.Join(n.cfg.Data, recordingsDir)}
@@ -129,20 +137,23 @@ func (n *node) open() error {
 		downloads: filepath.Join(n.cfg.Data, downloadsDir),
 		log:       n.log.With("component", "recordings")}
 	if err := n.recordings.Start(); err != nil {
+		n.restream.Close()
 		n.store.Close()
 		return err
 	}
 
-	n.inputs = &inputs{store: n.store, log: n.log, encoder: n.encoder,
+	n.inputs = &inputs{store: n.store, log: n.log, encoder: n.encoder, restream: n.restream,
 		recordings: n.recordings, window: n.reconnectWindow}
 	if err := n.inputs.Start(); err != nil {
 		n.recordings.Close()
+		n.restream.Close()
 		n.store.Close()
 		return err
 	}
 
 	if err := n.listen(); err != nil {
 		n.inputs.Close()
+		n.restream.Close()
 		n.recordings.Close()
 		n.store.Close()
 
@@ -230,9 +241,11 @@ func (n *node) handler() http.Handler {
 			RTMPSPort:  n.ingest.rtmpsPort(),
 			SRTPort:    n.ingest.srtPort,
 		},
-		Notify: n.inputs,
-		Live:   n.inputs,
-		Videos: n.recordings,
+		Notify:   n.inputs,
+		Live:     n.inputs,
+		Outputs:  n.store,
+		Restream: &outputRunner{m: n.restream, log: n.log},
+		Videos:   n.recordings,
 	}
 
 	origin := &delivery.Origin{Presentations: n.inputs, Log: n.log.With("component", "delivery"),
@@ -273,6 +286,7 @@ func (n *node) shutdown(ctx context.Context) error {
 
 		n.ingest.close()
 		n.inputs.Close()
+		n.restream.Close()
 		n.recordings.Close()
 	}()
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/onair/onair/ingest/srt"
 	"github.com/onair/onair/transcode"
 )
 
@@ -16,6 +17,8 @@ func printVersion() int {
 	for _, line := range transcode.Capabilities() {
 		fmt.Println(line)
 	}
+
+	fmt.Printf("libsrt: %s\n", srt.LibraryVersion())
 
 	res, _ := transcode.ProbeEncoders(transcode.HWAccelAuto)
 	fmt.Printf("hwaccel auto: ladders use %s (%s)\n", res.Encoder, res.Reasons())

@@ -76,7 +76,8 @@ func parseAudioTag(buf []byte) (audioTag, error) {
 		return t, nil
 
 	default:
-		t.Codec = stream.CodecUnknown
+		t.Codec = stream.CodecOtherAudio
+		t.Name = codecName(flvAudioCodecs, format)
 		t.Kind = tagHeader
 
 		return t, nil
@@ -127,7 +128,8 @@ func parseExAudioTag(buf []byte) (audioTag, error) {
 		t.Codec = stream.CodecMP3
 
 	default:
-		t.Codec = stream.CodecUnknown
+		t.Codec = stream.CodecOtherAudio
+		t.Name = fourCCName(fourCC)
 		t.Kind = tagHeader
 
 		return t, nil

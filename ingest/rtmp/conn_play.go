@@ -23,6 +23,11 @@ const (
 	// playerWriteTimeout closes a player whose socket accepts nothing for
 	// that long.
 	playerWriteTimeout = 10 * time.Second
+
+	// drainQuiet and drainLimit bound the wait for the last queued messages
+	// when a broadcast ends: a socket quiet for drainQuiet has sent them.
+	drainQuiet = 100 * time.Millisecond
+	drainLimit = 2 * time.Second
 )
 
 // Chunk streams of the media this package writes to players.
@@ -139,9 +144,28 @@ func (c *conn) play(r *stream.Reader, sid uint32, start <-chan struct{}) {
 	reason := r.Err()
 	if errors.Is(reason, stream.ErrSlowReader) {
 		c.log.Warn("player dropped", "reason", reason)
+	} else {
+		c.drain()
 	}
 
 	c.shutdown(fmt.Errorf("playback ended: %w", reason))
+}
+
+// drain gives go-rtmp's writer, which sends queued messages from a goroutine
+// of its own, the time to send the last ones before the socket closes: until
+// the socket has been quiet for drainQuiet, at most drainLimit.
+func (c *conn) drain() {
+	deadline := time.Now().Add(drainLimit)
+	tick := time.NewTicker(drainQuiet / 4)
+	defer tick.Stop()
+
+	for !c.sock.quietFor(drainQuiet) && time.Now().Before(deadline) {
+		select {
+		case <-tick.C:
+		case <-c.done:
+			return
+		}
+	}
 }
 
 // writeMedia sends one audio or video message.

@@ -14,8 +14,9 @@ type socket struct {
 	timeout time.Duration
 	gate    playGate // opened before each read, see conn_play.go
 
-	mu      sync.Mutex
-	readErr error
+	mu        sync.Mutex
+	readErr   error
+	lastWrite time.Time
 }
 
 // Read reads with a deadline and records the first error.
@@ -40,7 +41,21 @@ func (s *socket) Read(b []byte) (int, error) {
 func (s *socket) Write(b []byte) (int, error) {
 	_ = s.Conn.SetWriteDeadline(time.Now().Add(playerWriteTimeout))
 
-	return s.Conn.Write(b)
+	n, err := s.Conn.Write(b)
+
+	s.mu.Lock()
+	s.lastWrite = time.Now()
+	s.mu.Unlock()
+
+	return n, err
+}
+
+// quietFor reports whether nothing was written for d.
+func (s *socket) quietFor(d time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	return time.Since(s.lastWrite) >= d
 }
 
 // err returns the first read error, or nil.

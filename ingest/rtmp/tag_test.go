@@ -37,8 +37,8 @@ var tagCases = []struct {
 		buf:   []byte{0x91, 'a', 'v', 'c', '1', 0, 0, 40, 0, 0, 0, 1, 0x65},
 		codec: stream.CodecH264, kind: tagFrame, cts: 40},
 	{name: "enhanced av1", video: true, buf: []byte{0x90, 'a', 'v', '0', '1'},
-		codec: stream.CodecUnknown, kind: tagHeader},
-	{name: "sorenson", video: true, buf: []byte{0x22, 1, 2}, codec: stream.CodecUnknown,
+		codec: stream.CodecOtherVideo, kind: tagHeader},
+	{name: "sorenson", video: true, buf: []byte{0x22, 1, 2}, codec: stream.CodecOtherVideo,
 		kind: tagHeader},
 	{name: "empty video", video: true, buf: nil, fails: true},
 	{name: "aac header", buf: aacHeader(asc48k1).payload, codec: stream.CodecAAC, kind: tagHeader},
@@ -47,7 +47,7 @@ var tagCases = []struct {
 	{name: "mp3", buf: []byte{0x2f, 0xff, 0xfb}, codec: stream.CodecMP3, kind: tagHeader},
 	{name: "enhanced opus", buf: []byte{0x90, 'O', 'p', 'u', 's', 1},
 		codec: stream.CodecOpus, kind: tagHeader},
-	{name: "speex", buf: []byte{0xb2, 1}, codec: stream.CodecUnknown, kind: tagHeader},
+	{name: "speex", buf: []byte{0xb2, 1}, codec: stream.CodecOtherAudio, kind: tagHeader},
 	{name: "empty audio", buf: []byte{}, fails: true},
 }
 

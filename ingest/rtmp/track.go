@@ -14,6 +14,10 @@ import (
 // returns the configuration record too; other codecs get a track that only
 // names the codec, so that the input can be failed with a clear reason.
 func newVideoTrack(t videoTag) (*stream.Track, avcConfig, error) {
+	if t.Codec == stream.CodecOtherVideo {
+		return &stream.Track{Codec: t.Codec, Format: t.Name}, avcConfig{}, nil
+	}
+
 	if t.Codec != stream.CodecH264 {
 		return &stream.Track{Codec: t.Codec}, avcConfig{}, nil
 	}
@@ -42,6 +46,10 @@ func newVideoTrack(t videoTag) (*stream.Track, avcConfig, error) {
 func newAudioTrack(t audioTag) (*stream.Track, error) {
 	if t.Codec != stream.CodecAAC {
 		tr := &stream.Track{Codec: t.Codec}
+		if t.Codec == stream.CodecOtherAudio {
+			tr.Format = t.Name
+		}
+
 		if t.Codec == stream.CodecMP3 {
 			tr.SampleRate = t.SampleRate
 			tr.Channels = t.Channels

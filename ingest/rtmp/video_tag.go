@@ -84,7 +84,8 @@ func parseVideoTag(buf []byte) (videoTag, error) {
 		t.Name = "hevc"
 
 	default:
-		t.Codec = stream.CodecUnknown
+		t.Codec = stream.CodecOtherVideo
+		t.Name = codecName(flvVideoCodecs, codecID)
 		t.Kind = tagHeader
 
 		return t, nil
@@ -139,8 +140,9 @@ func parseExVideoTag(buf []byte) (videoTag, error) {
 		t.Codec = stream.CodecH265
 
 	default:
-		// AV1, VP9 and others: reported as an unknown codec.
-		t.Codec = stream.CodecUnknown
+		// AV1, VP9 and others: named, so that the input fails saying which.
+		t.Codec = stream.CodecOtherVideo
+		t.Name = fourCCName(fourCC)
 		t.Kind = tagHeader
 
 		return t, nil

@@ -162,8 +162,9 @@ func (d *demuxer) programme(pmt *astits.PMTData) {
 	}
 }
 
-// newElementary returns a stream; Opus and MP3 are configured at once, since
-// their tracks carry nothing the stream must show first.
+// newElementary returns a stream; Opus, MPEG audio and unrecognised video
+// are configured at once, since their tracks carry nothing the stream must
+// show first.
 func newElementary(pid uint16, codec stream.Codec, pes *astits.PMTElementaryStream) *elementary {
 	es := &elementary{pid: pid, codec: codec}
 
@@ -172,7 +173,10 @@ func newElementary(pid uint16, codec stream.Codec, pes *astits.PMTElementaryStre
 		es.config = &stream.Track{Codec: codec, SampleRate: 48000, Channels: 2}
 
 	case stream.CodecMP3:
-		es.config = &stream.Track{Codec: codec}
+		es.config = &stream.Track{Codec: codec, Format: mpegAudioNames[pes.StreamType]}
+
+	case stream.CodecOtherVideo:
+		es.config = &stream.Track{Codec: codec, Format: otherVideoTypes[pes.StreamType]}
 	}
 
 	return es
@@ -200,6 +204,10 @@ func streamCodec(es *astits.PMTElementaryStream) (stream.Codec, bool) {
 				return stream.CodecOpus, true
 			}
 		}
+	}
+
+	if _, ok := otherVideoTypes[es.StreamType]; ok {
+		return stream.CodecOtherVideo, true
 	}
 
 	return stream.CodecUnknown, false

@@ -50,7 +50,8 @@ func (es *elementary) parse(data []byte, pts int64) ([]frame, error) {
 		return es.opus(data, pts)
 	}
 
-	// MP3: carried only so that the input fails with the codec's name.
+	// MPEG audio and unrecognised video: carried only so that the input fails
+	// with the codec's name.
 	return []frame{{pts: pts, unit: &stream.Unit{Key: true, Payload: data}}}, nil
 }
 

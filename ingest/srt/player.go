@@ -8,6 +8,7 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
+	"github.com/haivision/srtgo"
 
 	"github.com/onair/onair/ingest/stream"
 )
@@ -15,6 +16,12 @@ import (
 // tsMessageSize is the payload of one SRT live message: seven TS packets,
 // the size every SRT implementation expects (1316 bytes).
 const tsMessageSize = 7 * tsPacketSize
+
+// drainPoll and drainLimit pace and bound drain.
+const (
+	drainPoll  = 20 * time.Millisecond
+	drainLimit = 3 * time.Second
+)
 
 // playerOffset shifts the timestamps written to players so that the PCR,
 // which runs a little ahead of them, never goes below zero.
@@ -51,7 +58,42 @@ func (c *conn) play(hub *stream.Hub) error {
 		return reason
 	}
 
+	if err := r.Err(); !errors.Is(err, stream.ErrSlowReader) {
+		c.drain()
+	}
+
 	return r.Err()
+}
+
+// drain waits, when a broadcast ends, until the caller has acknowledged
+// everything sent and its receiver latency has passed, so that it plays the
+// last pictures: libsrt drops what a receiver still holds when the sender
+// closes. It gives up after drainLimit or when the connection is cut off.
+func (c *conn) drain() {
+	deadline := time.Now().Add(drainLimit)
+
+	for time.Now().Before(deadline) && c.cause() == nil {
+		st, err := c.sock.Stats()
+		if err != nil || st.PktSndBuf == 0 {
+			break
+		}
+
+		time.Sleep(drainPoll)
+	}
+
+	latency, err := c.sock.GetSockOptInt(srtgo.SRTO_PEERLATENCY)
+	if err != nil {
+		return
+	}
+
+	wait := time.Duration(latency)*time.Millisecond + drainPoll
+	if left := time.Until(deadline); wait > left {
+		wait = left
+	}
+
+	if wait > 0 {
+		time.Sleep(wait)
+	}
 }
 
 // messageWriter groups the muxer's packets into SRT messages of up to

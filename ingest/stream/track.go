@@ -17,6 +17,11 @@ const (
 	CodecAAC
 	CodecOpus
 	CodecMP3
+
+	// CodecOtherVideo and CodecOtherAudio are codecs onair does not know;
+	// Track.Format names them as the source did.
+	CodecOtherVideo
+	CodecOtherAudio
 )
 
 // String returns the codec's common name.
@@ -32,6 +37,10 @@ func (c Codec) String() string {
 		return "Opus"
 	case CodecMP3:
 		return "MP3"
+	case CodecOtherVideo:
+		return "unrecognised video codec"
+	case CodecOtherAudio:
+		return "unrecognised audio codec"
 	}
 
 	return fmt.Sprintf("unknown codec %d", int(c))
@@ -39,7 +48,7 @@ func (c Codec) String() string {
 
 // IsVideo reports whether the codec carries pictures.
 func (c Codec) IsVideo() bool {
-	return c == CodecH264 || c == CodecH265
+	return c == CodecH264 || c == CodecH265 || c == CodecOtherVideo
 }
 
 // Track describes one elementary stream of a broadcast. A track is immutable
@@ -51,6 +60,10 @@ type Track struct {
 
 	// Codec is the compression format.
 	Codec Codec
+
+	// Format is the source's own name for the codec ("Sorenson H.263",
+	// "MPEG-2 video"), where Codec alone does not say it.
+	Format string
 
 	// Name labels a rendition ("720p", "audio"); empty for source tracks.
 	Name string
@@ -77,6 +90,16 @@ type Track struct {
 // IsVideo reports whether the track carries pictures.
 func (t *Track) IsVideo() bool {
 	return t.Codec.IsVideo()
+}
+
+// CodecName names the track's codec for people: Format when the source gave
+// one, else the codec's common name.
+func (t *Track) CodecName() string {
+	if t.Format != "" {
+		return t.Format
+	}
+
+	return t.Codec.String()
 }
 
 // Unit is one access unit: a picture or an audio frame.
