@@ -41,7 +41,6 @@ type videoJSON struct {
 	Modified              time.Time       `json:"modified"`
 	ScheduledDeletion     *time.Time      `json:"scheduledDeletion"`
 	Size                  int64           `json:"size"`
-	Preview               string          `json:"preview"`
 	AllowedOrigins        []string        `json:"allowedOrigins"`
 	RequireSignedURLs     bool            `json:"requireSignedURLs"`
 	Uploaded              time.Time       `json:"uploaded"`
@@ -87,7 +86,6 @@ func newVideoJSON(v *store.Video, base string) videoJSON {
 		Modified:          v.Modified,
 		ScheduledDeletion: v.ScheduledDeletion,
 		Size:              v.Size,
-		Preview:           base + "/watch",
 		AllowedOrigins:    []string{},
 		Uploaded:          v.Created,
 		Duration:          v.Duration,
