@@ -92,6 +92,8 @@ type Server struct {
 
 	// Restream, when set, hears about output changes and reports their state.
 	Restream OutputRunner
+	// Videos, when set, serves the recorded broadcasts under /stream.
+	Videos Videos
 }
 
 // maxBodyBytes bounds a request body; a larger one gets 413.
@@ -99,6 +101,12 @@ const maxBodyBytes = 1 << 20
 
 // prefix is where the API lives.
 const prefix = "/client/v4"
+
+// route is a path and its handlers by method.
+type route struct {
+	path    string
+	methods map[string]handlerFunc
+}
 
 // handlerFunc serves one route: it returns the HTTP status and the result
 // for the envelope, or an error (an *apiError for the client's faults). It
@@ -110,10 +118,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	inputs := prefix + "/accounts/{account}/stream/live_inputs"
 
-	routes := []struct {
-		path    string
-		methods map[string]handlerFunc
-	}{
+	routes := []route{
 		{inputs, map[string]handlerFunc{
 			http.MethodGet:  s.listLiveInputs,
 			http.MethodPost: s.createLiveInput,
@@ -149,6 +154,11 @@ func (s *Server) Handler() http.Handler {
 			http.MethodGet:    s.getWebhook,
 			http.MethodDelete: s.deleteWebhook,
 		}},
+	}
+
+	if s.Videos != nil {
+		routes = append(routes, s.videoRoutes(inputs)...)
+		mux.Handle(prefix+"/accounts/{account}/stream/{video}", s.videoHandler())
 	}
 
 	for _, rt := range routes {

@@ -76,6 +76,12 @@ type Origin struct {
 
 	// Viewing, when set, counts playback and answers /{id}/views.
 	Viewing Viewing
+
+	// Downloads, when set, serves /{id}/downloads/default.mp4.
+	Downloads Downloads
+
+	// Still, when set, serves /{id}/thumbnails/thumbnail.jpg.
+	Still StillFunc
 }
 
 // Handler returns the handler of the playback paths: /{id}/manifest/...,
@@ -87,12 +93,15 @@ func (o *Origin) Handler() http.Handler {
 	}
 
 	h := &handler{presentations: o.Presentations, log: log, timeout: o.BlockTimeout,
-		guard: o.Guard, viewing: o.Viewing}
+		guard: o.Guard, viewing: o.Viewing,
+		downloads: o.Downloads, still: o.Still, stills: &stillCache{}}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{id}/manifest/{uri...}", h.manifest)
 	mux.HandleFunc("/{id}/lifecycle", h.lifecycle)
 	mux.HandleFunc("/{id}/views", h.views)
+	mux.HandleFunc("/{id}/downloads/{file}", h.download)
+	mux.HandleFunc("/{id}/thumbnails/{file}", h.thumbnail)
 	mux.HandleFunc(ClockPath, clock)
 
 	return cors(mux)
@@ -105,6 +114,9 @@ type handler struct {
 	timeout       time.Duration
 	guard         *Guard
 	viewing       Viewing
+	downloads     Downloads
+	still         StillFunc
+	stills        *stillCache
 }
 
 // cors adds the CORS headers to every response and answers preflights.
@@ -302,8 +314,7 @@ func (h *handler) lifecycle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	p, ok := h.presentations.Presentation(id)
-	body := lifecycleBody{IsInput: true, Live: ok && !p.Ended()}
+	body := h.lifecycleOf(id)
 
 	data, err := json.Marshal(body)
 	if err != nil {

@@ -61,11 +61,16 @@ func (p *Presentation) lowLatencyPlaylist(r *rendition) []byte {
 		fmt.Fprintf(&b, "#EXT-X-DISCONTINUITY-SEQUENCE:%d\n", disc)
 	}
 
-	fmt.Fprintf(&b, "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"%s/%s\"\n", p.session, initName)
+	b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
+	mapTag(&b, p.firstSession(listed))
 
 	for i, s := range listed {
 		if s.discontinuity && i > 0 {
 			b.WriteString("#EXT-X-DISCONTINUITY\n")
+		}
+
+		if i > 0 && s.session != listed[i-1].session {
+			mapTag(&b, s.session)
 		}
 
 		if i == 0 || s.discontinuity {
@@ -74,16 +79,16 @@ func (p *Presentation) lowLatencyPlaylist(r *rendition) []byte {
 
 		if s.lost {
 			fmt.Fprintf(&b, "#EXT-X-GAP\n#EXTINF:%.5f,\n%s/%s\n", s.seconds(r.timescale),
-				p.session, segmentURI(s.seq))
+				s.session, segmentURI(s.seq))
 
 			continue
 		}
 
 		if i >= len(listed)-partsListed {
-			p.writeParts(&b, r, s.seq, s.parts)
+			p.writeParts(&b, r, s.session, s.seq, s.parts)
 		}
 
-		fmt.Fprintf(&b, "#EXTINF:%.5f,\n%s/%s\n", s.seconds(r.timescale), p.session,
+		fmt.Fprintf(&b, "#EXTINF:%.5f,\n%s/%s\n", s.seconds(r.timescale), s.session,
 			segmentURI(s.seq))
 	}
 
@@ -93,12 +98,16 @@ func (p *Presentation) lowLatencyPlaylist(r *rendition) []byte {
 			b.WriteString("#EXT-X-DISCONTINUITY\n")
 		}
 
+		if len(listed) > 0 && listed[len(listed)-1].session != p.session {
+			mapTag(&b, p.session)
+		}
+
 		if len(listed) == 0 || disc {
 			wall := p.wallZero.Add(tickDuration(r.segStart, r.timescale))
 			fmt.Fprintf(&b, "#EXT-X-PROGRAM-DATE-TIME:%s\n", wall.UTC().Format(pdtLayout))
 		}
 
-		p.writeParts(&b, r, r.nextSeq, r.parts)
+		p.writeParts(&b, r, p.session, r.nextSeq, r.parts)
 	}
 
 	if p.ended {
@@ -115,10 +124,11 @@ func (p *Presentation) lowLatencyPlaylist(r *rendition) []byte {
 }
 
 // writeParts lists the parts of segment seq.
-func (p *Presentation) writeParts(b *bytes.Buffer, r *rendition, seq uint64, parts []*part) {
+func (p *Presentation) writeParts(b *bytes.Buffer, r *rendition, session string, seq uint64,
+	parts []*part) {
 	for i, pt := range parts {
 		fmt.Fprintf(b, "#EXT-X-PART:DURATION=%.5f,URI=\"%s/%s\"", pt.seconds(r.timescale),
-			p.session, partURI(seq, i))
+			session, partURI(seq, i))
 
 		if pt.independent {
 			b.WriteString(",INDEPENDENT=YES")

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -37,7 +38,7 @@ type mpdDoc struct {
 	TimeShiftBufferDepth       string         `xml:"timeShiftBufferDepth,attr,omitempty"`
 	SuggestedPresentationDelay string         `xml:"suggestedPresentationDelay,attr,omitempty"`
 	MinBufferTime              string         `xml:"minBufferTime,attr"`
-	Period                     mpdPeriod      `xml:"Period"`
+	Periods                    []mpdPeriod    `xml:"Period"`
 	UTCTiming                  *mpdDescriptor `xml:"UTCTiming,omitempty"`
 }
 
@@ -138,7 +139,6 @@ func (p *Presentation) mpd(clockURL string, now time.Time) (*mpdDoc, error) {
 		AvailabilityStartTime: xsDateTime(p.wallZero),
 		PublishTime:           xsDateTime(now),
 		MinBufferTime:         xsDuration(p.SegmentDuration),
-		Period:                mpdPeriod{ID: "0", Start: xsDuration(0)},
 	}
 
 	if clockURL != "" {
@@ -161,29 +161,88 @@ func (p *Presentation) mpd(clockURL string, now time.Time) (*mpdDoc, error) {
 			p.SegmentDuration)
 	}
 
-	if len(video) > 0 {
-		set := mpdAdaptationSet{ID: 0, ContentType: "video", MimeType: "video/mp4",
-			SegmentAlignment: true, StartWithSAP: 1}
-
-		for _, r := range video {
-			set.Representations = append(set.Representations, p.representation(r, offset))
-		}
-
-		doc.Period.AdaptationSets = append(doc.Period.AdaptationSets, set)
-	}
-
-	if len(audio) > 0 {
-		set := mpdAdaptationSet{ID: 1, ContentType: "audio", MimeType: "audio/mp4",
-			SegmentAlignment: true, StartWithSAP: 1}
-
-		for _, r := range audio {
-			set.Representations = append(set.Representations, p.representation(r, offset))
-		}
-
-		doc.Period.AdaptationSets = append(doc.Period.AdaptationSets, set)
+	for i, session := range p.listedSessions(append(video, audio...)) {
+		doc.Periods = append(doc.Periods, p.period(session, i == 0, offset, video, audio))
 	}
 
 	return doc, nil
+}
+
+// listedSessions returns the sessions of the segments listed in rs, in the
+// order they were cut: one DASH Period each.
+func (p *Presentation) listedSessions(rs []*rendition) []string {
+	seen := map[string]bool{}
+
+	var out []string
+
+	for _, session := range p.sessions {
+		for _, r := range rs {
+			for _, s := range r.listed(p.Window) {
+				if s.session == session && !seen[session] {
+					seen[session] = true
+					out = append(out, session)
+				}
+			}
+		}
+	}
+
+	return out
+}
+
+// period describes the listed segments of one session. The first period
+// starts at the presentation's start, offset in decode time; a later one
+// where its earliest segment starts, since a returning publisher's segments
+// continue the decode timeline (ISO/IEC 23009-1 5.3.2, 5.3.9.2).
+func (p *Presentation) period(session string, first bool, offset time.Duration,
+	video, audio []*rendition) mpdPeriod {
+	start := offset
+
+	if !first {
+		start = time.Duration(math.MaxInt64)
+
+		for _, r := range append(video, audio...) {
+			if segs := inSession(r.listed(p.Window), session); len(segs) > 0 {
+				start = min(start, tickDuration(segs[0].start, r.timescale))
+			}
+		}
+	}
+
+	per := mpdPeriod{ID: strconv.Itoa(slices.Index(p.sessions, session)),
+		Start: xsDuration(start - offset)}
+
+	for i, set := range []struct {
+		kind, mime string
+		rs         []*rendition
+	}{{"video", "video/mp4", video}, {"audio", "audio/mp4", audio}} {
+		as := mpdAdaptationSet{ID: i, ContentType: set.kind, MimeType: set.mime,
+			SegmentAlignment: true, StartWithSAP: 1}
+
+		for _, r := range set.rs {
+			if segs := inSession(r.listed(p.Window), session); len(segs) > 0 {
+				as.Representations = append(as.Representations,
+					p.representation(r, session, segs, start))
+			}
+		}
+
+		if len(as.Representations) > 0 {
+			per.AdaptationSets = append(per.AdaptationSets, as)
+		}
+	}
+
+	return per
+}
+
+// inSession returns the segments of session among segs.
+func inSession(segs []*segment, session string) []*segment {
+	var out []*segment
+
+	for _, s := range segs {
+		if s.session == session {
+			out = append(out, s)
+		}
+	}
+
+	return out
 }
 
 // listedSpan returns the earliest start and the latest end of the listed
@@ -201,11 +260,11 @@ func (p *Presentation) listedSpan(rs []*rendition) (start, end time.Duration) {
 	return start, end
 }
 
-// representation describes r with a timeline of its listed segments;
-// offset is the decode time at the period's start.
-func (p *Presentation) representation(r *rendition, offset time.Duration) mpdRepresentation {
+// representation describes r with a timeline of segs, cut in session;
+// start is the decode time at the period's start.
+func (p *Presentation) representation(r *rendition, session string, segs []*segment,
+	start time.Duration) mpdRepresentation {
 	peak, _ := p.bitrates(r)
-	listed := r.listed(p.Window)
 
 	rep := mpdRepresentation{
 		ID:        r.name,
@@ -213,12 +272,12 @@ func (p *Presentation) representation(r *rendition, offset time.Duration) mpdRep
 		Bandwidth: peak,
 		SegmentTemplate: mpdSegTemplate{
 			Timescale:      r.timescale,
-			Initialization: r.name + "/" + p.session + "/" + initName,
-			Media: r.name + "/" + p.session + "/" + segmentPrefix + "$Number$" +
+			Initialization: r.name + "/" + session + "/" + initName,
+			Media: r.name + "/" + session + "/" + segmentPrefix + "$Number$" +
 				segmentSuffix,
-			StartNumber:            listed[0].seq,
-			PresentationTimeOffset: ticks(offset, r.timescale),
-			Timeline:               timeline(listed),
+			StartNumber:            segs[0].seq,
+			PresentationTimeOffset: ticks(start, r.timescale),
+			Timeline:               timeline(segs),
 		},
 	}
 

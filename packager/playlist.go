@@ -31,7 +31,41 @@ func (p *Presentation) initKey(r *rendition) string {
 }
 
 func (p *Presentation) segmentKey(r *rendition, seq uint64) string {
-	return r.name + "/" + p.session + "/" + segmentURI(seq)
+	return r.name + "/" + p.segmentSession(r, seq) + "/" + segmentURI(seq)
+}
+
+// segmentSession returns the session of r's segment seq: the current one
+// for the open segment and for segments not kept.
+func (p *Presentation) segmentSession(r *rendition, seq uint64) string {
+	if s := r.segmentBySeq(seq); s != nil && s.session != "" {
+		return s.session
+	}
+
+	return p.session
+}
+
+// initIn returns r's init segment of session, or nil.
+func (p *Presentation) initIn(r *rendition, session string) []byte {
+	if session == p.session {
+		return r.init
+	}
+
+	return r.inits[session]
+}
+
+// mapTag writes EXT-X-MAP for the init segment of session.
+func mapTag(b *bytes.Buffer, session string) {
+	fmt.Fprintf(b, "#EXT-X-MAP:URI=\"%s/%s\"\n", session, initName)
+}
+
+// firstSession returns the session of the first of listed, or the current
+// one when none is listed.
+func (p *Presentation) firstSession(listed []*segment) string {
+	if len(listed) > 0 && listed[0].session != "" {
+		return listed[0].session
+	}
+
+	return p.session
 }
 
 func segmentURI(seq uint64) string {
@@ -213,11 +247,16 @@ func (p *Presentation) MediaPlaylist(name string) ([]byte, error) {
 		fmt.Fprintf(&b, "#EXT-X-DISCONTINUITY-SEQUENCE:%d\n", disc)
 	}
 
-	fmt.Fprintf(&b, "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"%s/%s\"\n", p.session, initName)
+	b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
+	mapTag(&b, p.firstSession(listed))
 
 	for i, s := range listed {
 		if s.discontinuity && i > 0 {
 			b.WriteString("#EXT-X-DISCONTINUITY\n")
+		}
+
+		if i > 0 && s.session != listed[i-1].session {
+			mapTag(&b, s.session)
 		}
 
 		if i == 0 || s.discontinuity {
@@ -229,7 +268,7 @@ func (p *Presentation) MediaPlaylist(name string) ([]byte, error) {
 			b.WriteString("#EXT-X-GAP\n")
 		}
 
-		fmt.Fprintf(&b, "#EXTINF:%.5f,\n%s/%s\n", s.seconds(r.timescale), p.session,
+		fmt.Fprintf(&b, "#EXTINF:%.5f,\n%s/%s\n", s.seconds(r.timescale), s.session,
 			segmentURI(s.seq))
 	}
 

@@ -79,10 +79,17 @@ type Presentation struct {
 	// Log receives the presentation's lines; nil discards them.
 	Log *slog.Logger
 
+	// Recorder, when set, receives every init and media segment. It must not
+	// change after Start.
+	Recorder Recorder
+
 	mu         sync.Mutex
 	started    bool
 	ended      bool
+	paused     bool          // between Pause and Resume
+	resumeAt   time.Duration // decode time the first unit after a Resume is put at
 	session    string
+	sessions   []string // every session, oldest first: one per Start or Resume
 	renditions []*rendition
 	byTrack    map[*stream.Track]*rendition
 	byID       map[int]*rendition
@@ -118,6 +125,7 @@ func (p *Presentation) Start(tracks []*stream.Track) error {
 	}
 
 	p.session = session
+	p.sessions = append(p.sessions, session)
 	p.updated = make(chan struct{})
 	p.byTrack = map[*stream.Track]*rendition{}
 	p.byID = map[int]*rendition{}
@@ -134,6 +142,10 @@ func (p *Presentation) Start(tracks []*stream.Track) error {
 		err = p.Store.Put(p.initKey(r), r.init)
 		if err != nil {
 			return fmt.Errorf("rendition %s: store init segment: %w", r.name, err)
+		}
+
+		if p.Recorder != nil {
+			p.Recorder.RecordInit(r.info(p.session), r.init)
 		}
 
 		p.renditions = append(p.renditions, r)
@@ -215,7 +227,7 @@ func (p *Presentation) Write(u *stream.Unit) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 
-	if !p.started || p.ended || u == nil {
+	if !p.started || p.ended || p.paused || u == nil {
 		return
 	}
 
@@ -258,8 +270,8 @@ func (p *Presentation) startAnchor(r *rendition, u *stream.Unit) bool {
 
 	p.anchored = true
 	p.anchor = u.PTS
-	p.zero = u.PTS - timelineLead
-	p.wallZero = time.Now().Add(-timelineLead)
+	p.zero = u.PTS - p.resumeAt - timelineLead
+	p.wallZero = time.Now().Add(-p.resumeAt - timelineLead)
 	p.latest = u.DTS
 
 	for _, other := range p.renditions {
@@ -439,6 +451,7 @@ func (p *Presentation) closeSegment(r *rendition) {
 	}
 
 	seg := &segment{
+		session:       p.session,
 		seq:           seq,
 		start:         r.segStart,
 		duration:      duration,
@@ -454,6 +467,10 @@ func (p *Presentation) closeSegment(r *rendition) {
 			"rendition", r.name, "seq", seq, "duration", tickDuration(duration, r.timescale))
 	}
 
+	if p.Recorder != nil {
+		p.Recorder.RecordSegment(r.name, seg.info(), data)
+	}
+
 	r.disc = false
 	r.nextSeq++
 	r.segments = append(r.segments, seg)
@@ -465,13 +482,14 @@ func (p *Presentation) closeSegment(r *rendition) {
 
 	for len(r.segments) > p.Window+extraKept {
 		old := r.segments[0]
+		key := p.segmentKey(r, old.seq)
 		r.segments = r.segments[1:]
 
 		if old.discontinuity {
 			r.discBefore++
 		}
 
-		err := p.Store.Delete(p.segmentKey(r, old.seq))
+		err := p.Store.Delete(key)
 		if err != nil {
 			p.Log.Warn("old segment not deleted", "rendition", r.name, "seq", old.seq,
 				"error", err)

@@ -32,6 +32,7 @@ type segment struct {
 	wall          time.Time // program date-time of the first sample
 	parts         []*part   // the segment's bytes are its parts' back to back
 	lost          bool      // the store refused it: listed as a gap
+	session       string    // the session token in its URI, which names its init segment
 }
 
 // seconds returns the segment's duration in seconds.
@@ -50,6 +51,7 @@ type rendition struct {
 	height    int
 	frameRate float64
 	init      []byte
+	inits     map[string][]byte // init segments by session, after a Resume
 
 	// The segment being cut. Its last unit waits in pending until the next
 	// unit gives its duration. Samples gather in the open part; finished

@@ -102,10 +102,16 @@ func (p *Presentation) Serve(ctx context.Context, req Request) (*Resource, error
 	name := parts[0]
 
 	p.mu.Lock()
-	r, session := p.byName[name], p.session
+	r := p.byName[name]
+	ok := r != nil && (len(parts) != 3 || p.knownURI(r, parts[1], parts[2]))
+
+	var init []byte
+	if ok && len(parts) == 3 && parts[2] == initName {
+		init = p.initIn(r, parts[1])
+	}
 	p.mu.Unlock()
 
-	if r == nil {
+	if !ok {
 		return nil, fmt.Errorf("uri %q: %w", req.URI, ErrNotFound)
 	}
 
@@ -118,13 +124,11 @@ func (p *Presentation) Serve(ctx context.Context, req Request) (*Resource, error
 	case len(parts) == 2 && parts[1] == lowLatencyPlaylistName:
 		return p.serveLowLatency(ctx, name, req.Reload)
 
-	case len(parts) != 3 || parts[1] != session:
+	case len(parts) != 3:
 		return nil, fmt.Errorf("uri %q: %w", req.URI, ErrNotFound)
 
 	case parts[2] == initName:
-		data, err := p.Init(name)
-
-		return &Resource{Kind: KindInit, Video: r.video, Data: data}, err
+		return &Resource{Kind: KindInit, Video: r.video, Data: init}, nil
 	}
 
 	if seq, idx, ok := parsePartURI(parts[2]); ok {
@@ -181,4 +185,24 @@ func (p *Presentation) servePart(ctx context.Context, name string, seq uint64, i
 
 	return &Resource{Kind: KindPart, Video: video, Data: data,
 		Duration: p.watchedDuration(name, seq, idx)}, nil
+}
+
+// knownURI reports whether file ("init.mp4", a segment or a part) of r
+// belongs to session: the session its segment was cut in, or for an init
+// segment, any session of r. Files of other presentations are not found.
+func (p *Presentation) knownURI(r *rendition, session, file string) bool {
+	if file == initName {
+		return p.initIn(r, session) != nil
+	}
+
+	seq, ok := parseSegmentURI(file)
+	if !ok {
+		seq, _, ok = parsePartURI(file)
+	}
+
+	if !ok {
+		return session == p.session
+	}
+
+	return p.segmentSession(r, seq) == session
 }

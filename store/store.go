@@ -105,6 +105,26 @@ var migrations = []string{
 		views INTEGER NOT NULL,
 		PRIMARY KEY (minute, uid, live_input, creator, country)
 	) WITHOUT ROWID;`,
+
+	// Videos outlive their live input: live_input is not a foreign key.
+	`CREATE TABLE videos (
+		uid TEXT PRIMARY KEY,
+		live_input TEXT NOT NULL,
+		created INTEGER NOT NULL,
+		modified INTEGER NOT NULL,
+		creator TEXT NOT NULL,
+		meta TEXT NOT NULL,
+		state TEXT NOT NULL,
+		error_code TEXT NOT NULL DEFAULT '',
+		error_text TEXT NOT NULL DEFAULT '',
+		duration REAL NOT NULL DEFAULT -1,
+		width INTEGER NOT NULL DEFAULT 0,
+		height INTEGER NOT NULL DEFAULT 0,
+		size INTEGER NOT NULL DEFAULT 0,
+		scheduled_deletion INTEGER
+	);
+	CREATE INDEX videos_created ON videos (created, uid);
+	CREATE INDEX videos_live_input ON videos (live_input, created);`,
 }
 
 // Store is onair's state in one SQLite file. It is safe for concurrent use.

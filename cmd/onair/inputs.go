@@ -36,6 +36,12 @@ type inputs struct {
 
 	// restream pushes broadcasts to the inputs' outputs; nil pushes nothing.
 	restream *restream.Manager
+	// window is the reconnect window of inputs whose timeoutSeconds is 0;
+	// 0 means defaultReconnectWindow, negative none.
+	window time.Duration
+
+	// recordings keeps broadcasts as videos; nil records nothing.
+	recordings *recordings
 
 	// events, when set, hears about broadcasts (webhooks).
 	events liveEvents
@@ -55,6 +61,16 @@ type session struct {
 	broadcast    *stream.Broadcast
 	pipeline     *transcode.Pipeline
 	presentation *packager.Presentation
+	rec          *liveRecording // nil when not recorded
+
+	// window, set once the publisher has left and until it comes back or
+	// the reconnect window closes, ends the presentation when it fires.
+	window *time.Timer
+	reason string // why the publisher left, for the status when the window closes
+
+	// ended ends the presentation and the recording once, shared by the
+	// sessions of the publishers that continued it.
+	ended *sync.Once
 }
 
 // Start resets states left by a process that did not stop cleanly.
@@ -99,6 +115,7 @@ func (in *inputs) Close() {
 	}
 
 	in.wg.Wait()
+	in.finishAll()
 }
 
 var errShuttingDown = errors.New("onair is shutting down")
@@ -176,7 +193,9 @@ func (in *inputs) hub(uid string) (*stream.Hub, error) {
 }
 
 // started transcodes and packages a new broadcast, or refuses it with a reason
-// the API shows when onair cannot transcode its codecs.
+// the API shows when onair cannot transcode its codecs. A publisher back
+// within the input's reconnect window continues the presentation (and the
+// video) of its last broadcast.
 func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) {
 	in.mu.Lock()
 	stale := in.staleKeyLocked(uid)
@@ -190,16 +209,38 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 	}
 
 	log := in.log.With("input", uid)
-	pres := &packager.Presentation{Log: log.With("component", "packager")}
+	prev := in.takeOver(uid)
+	sink := &resumingSink{presentation: &packager.Presentation{
+		Log: log.With("component", "packager")}}
+
+	var rec *liveRecording
+
+	if prev != nil {
+		sink = &resumingSink{presentation: prev.presentation, resume: true}
+		rec = prev.rec
+	}
+
+	pres := sink.presentation
 	pipe := &transcode.Pipeline{
 		Reader:  b.NewReader("transcode", cmp.Or(in.queue, transcodeQueue)),
-		Sink:    pres,
+		Sink:    sink,
 		Log:     log,
 		Encoder: in.encoder,
 	}
 	log = log.With("component", "inputs")
 
+	if prev == nil {
+		rec = in.record(uid, pres)
+	}
+
 	if err := pipe.Start(); err != nil {
+		switch {
+		case prev != nil:
+			in.finish(prev)
+		case rec != nil:
+			in.recordings.abandon(rec)
+		}
+
 		pipe.Reader.Close()
 		log.Warn("broadcast refused", "reason", err)
 		in.setStatus(uid, store.StateFailedToConnect, err.Error())
@@ -209,11 +250,23 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 		return
 	}
 
+	s := &session{broadcast: b, pipeline: pipe, presentation: pres, rec: rec,
+		ended: &sync.Once{}}
+	if prev != nil {
+		s.ended = prev.ended
+	}
+
 	in.mu.Lock()
-	in.sessions[uid] = &session{broadcast: b, pipeline: pipe, presentation: pres}
+	in.sessions[uid] = s
 	in.mu.Unlock()
 
-	in.setStatus(uid, store.StateConnected, "")
+	state := store.StateConnected
+	if prev != nil {
+		state = store.StateReconnected
+		log.Info("publisher back within the reconnect window; broadcast continues")
+	}
+
+	in.setStatus(uid, state, "")
 	in.connected(uid)
 
 	if in.restream != nil {
@@ -234,14 +287,20 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 			log.Warn("transcoding fell behind real time; publisher cut off", "reason", err)
 			p.End(fmt.Errorf("transcoding fell behind real time: %w", err))
 		}
+
+		in.await(uid, s)
 	}()
 }
 
 // ended records the end of a broadcast. Its presentation stays readable (with
-// an ended playlist) until the next broadcast of the input replaces it.
+// an ended playlist) until the next broadcast of the input replaces it. With a
+// reconnect window, the status is left to the window.
 func (in *inputs) ended(uid string, b *stream.Broadcast, reason error) {
 	in.mu.Lock()
 	s := in.sessions[uid]
+	if s != nil && s.broadcast == b {
+		s.reason = reasonText(reason)
+	}
 	in.mu.Unlock()
 
 	if s == nil || s.broadcast != b {
@@ -251,6 +310,10 @@ func (in *inputs) ended(uid string, b *stream.Broadcast, reason error) {
 
 	if in.restream != nil {
 		in.restream.Ended(uid, b)
+	}
+
+	if in.reconnectWindow(uid) > 0 {
+		return
 	}
 
 	in.setStatus(uid, store.StateClientDisconnect, reasonText(reason))
@@ -276,17 +339,20 @@ func (in *inputs) setStatus(uid, state, reason string) {
 }
 
 // Presentation returns the presentation of a live input's current or last
-// broadcast, for playback.
+// broadcast, or of a video, for playback.
 func (in *inputs) Presentation(id string) (*packager.Presentation, bool) {
 	in.mu.Lock()
-	defer in.mu.Unlock()
-
 	s, ok := in.sessions[id]
-	if !ok {
-		return nil, false
+	in.mu.Unlock()
+
+	switch {
+	case ok:
+		return s.presentation, true
+	case in.recordings != nil:
+		return in.recordings.Presentation(id)
 	}
 
-	return s.presentation, true
+	return nil, false
 }
 
 // InputChanged cuts off the publisher of an input that was disabled or whose
@@ -310,7 +376,8 @@ func (in *inputs) InputChanged(li *store.LiveInput) {
 // InputDeleted cuts off the publisher of a deleted input and forgets it.
 func (in *inputs) InputDeleted(uid string) {
 	in.mu.Lock()
-	h := in.hubs[uid]
+	h, s := in.hubs[uid], in.sessions[uid]
+	waiting := s != nil && s.window != nil && s.window.Stop()
 	delete(in.hubs, uid)
 	delete(in.keys, uid)
 	delete(in.latest, uid)
@@ -323,6 +390,10 @@ func (in *inputs) InputDeleted(uid string) {
 
 	if in.restream != nil {
 		in.restream.Remove(uid)
+	}
+
+	if waiting {
+		in.finish(s)
 	}
 }
 

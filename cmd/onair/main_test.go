@@ -27,7 +27,8 @@ type testNode struct {
 	rtmp string // rtmp://127.0.0.1:PORT/live/
 }
 
-func startNode(t testing.TB) *testNode {
+// startNode starts a node; setup, when given, adjusts it before its start.
+func startNode(t testing.TB, setup ...func(*node)) *testNode {
 	t.Helper()
 
 	cfg := &config{
@@ -45,7 +46,12 @@ func startNode(t testing.TB) *testNode {
 	}
 
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	n := &node{cfg: cfg, log: log}
+	// Broadcasts end as their publisher leaves, unless a test sets a
+	// reconnect window.
+	n := &node{cfg: cfg, log: log, reconnectWindow: -1}
+	for _, f := range setup {
+		f(n)
+	}
 
 	if err := n.Start(); err != nil {
 		t.Fatal(err)

@@ -18,8 +18,10 @@ import (
 	"github.com/onair/onair/api"
 	"github.com/onair/onair/delivery"
 	"github.com/onair/onair/ingest/rtmp"
+	"github.com/onair/onair/recording"
 	"github.com/onair/onair/restream"
 	"github.com/onair/onair/store"
+	"github.com/onair/onair/transcode"
 )
 
 // Limits of the HTTP server's connections. There is no write timeout: a
@@ -28,6 +30,9 @@ const (
 	httpHeaderTimeout = 10 * time.Second
 	httpIdleTimeout   = 2 * time.Minute
 )
+
+// recordingsDir is the directory of the recordings in --data.
+const recordingsDir = "recordings"
 
 // node is one `onair serve` process: the store, the live inputs, the ingest
 // listeners and the HTTP server, started in dependency order and stopped in
@@ -48,10 +53,20 @@ type node struct {
 	// viewClock replaces the analytics clock when set (tests).
 	viewClock func() time.Time
 
-	store    *store.Store
-	hooks    *api.WebhookSender
-	views    *analytics.Collector
-	restream *restream.Manager
+	// recordingStorage replaces the recordings directory in --data when set
+	// (tests), and janitorInterval replaces the recordings janitor's.
+	recordingStorage recording.Storage
+	janitorInterval  time.Duration
+
+	// reconnectWindow replaces defaultReconnectWindow when set; negative
+	// means none (tests not about reconnecting).
+	reconnectWindow time.Duration
+
+	store      *store.Store
+	hooks      *api.WebhookSender
+	views      *analytics.Collector
+	restream   *restream.Manager
+	recordings *recordings
 
 	// country finds a viewer's country; nil when none is configured.
 	country func(*http.Request) string
@@ -103,10 +118,10 @@ func (n *node) Start() error {
 	return nil
 }
 
-// open opens the store and the live inputs and begins listening.
-func (n *node) open() error {
-	var err error
-
+// open opens the store, the components that hang on it and the live inputs,
+// in that order, and begins listening. On failure it closes what it opened,
+// in the reverse order.
+func (n *node) open() (err error) {
 	if n.encoder, err = probeHWAccel(n.cfg.HWAccel, n.log); err != nil {
 		return err
 	}
@@ -116,47 +131,61 @@ func (n *node) open() error {
 		return fmt.Errorf("store: %w", err)
 	}
 
+	var opened []func()
+
+	defer func() {
+		if err != nil {
+			for i := len(opened) - 1; i >= 0; i-- {
+				opened[i]()
+			}
+		}
+	}()
+
+	opened = append(opened, func() { n.store.Close() })
+
 	n.restream = newRestream(n.store, n.log)
 	if err := n.restream.Start(); err != nil {
-		n.store.Close()
 		return err
 	}
 
+	opened = append(opened, func() { n.restream.Close() })
+
 	if err := n.startViews(); err != nil {
-		n.restream.Close()
-		n.store.Close()
 		return err
 	}
+
+	opened = append(opened, func() { n.views.Close() })
 
 	n.hooks = &api.WebhookSender{Outbox: n.store, Log: n.log.With("component", "webhook")}
 	if err := n.hooks.Start(); err != nil {
-		n.views.Close()
-		n.restream.Close()
-		n.store.Close()
 		return err
 	}
+
+	opened = append(opened, func() { n.hooks.Close() })
+
+	storage := n.recordingStorage
+	if storage == nil {
+		storage = &recording.Dir{Root: filepath.Join(n.cfg.Data, recordingsDir)}
+	}
+
+	n.recordings = &recordings{store: n.store, storage: storage, interval: n.janitorInterval,
+		downloads: filepath.Join(n.cfg.Data, downloadsDir), events: n.hooks,
+		base: n.cfg.PublicURL, log: n.log.With("component", "recordings")}
+	if err := n.recordings.Start(); err != nil {
+		return err
+	}
+
+	opened = append(opened, func() { n.recordings.Close() })
 
 	n.inputs = &inputs{store: n.store, log: n.log, encoder: n.encoder, events: n.hooks,
-		restream: n.restream}
+		restream: n.restream, recordings: n.recordings, window: n.reconnectWindow}
 	if err := n.inputs.Start(); err != nil {
-		n.hooks.Close()
-		n.views.Close()
-		n.restream.Close()
-		n.store.Close()
 		return err
 	}
 
-	if err := n.listen(); err != nil {
-		n.inputs.Close()
-		n.restream.Close()
-		n.hooks.Close()
-		n.views.Close()
-		n.store.Close()
+	opened = append(opened, func() { n.inputs.Close() })
 
-		return err
-	}
-
-	return nil
+	return n.listen()
 }
 
 // listen opens the listeners first, so that every port is known before any
@@ -241,12 +270,14 @@ func (n *node) handler() http.Handler {
 		Live:     n.inputs,
 		Outputs:  n.store,
 		Restream: &outputRunner{m: n.restream, log: n.log},
+		Videos:   n.recordings,
 	}
 
 	acc := newAccess(n.store, n.log.With("component", "access"))
 	origin := &delivery.Origin{Presentations: n.inputs, Log: n.log.With("component", "delivery"),
-		Guard:   &delivery.Guard{Access: acc, Country: n.country, EdgeToken: n.cfg.APIToken},
-		Viewing: n.views}
+		Guard:     &delivery.Guard{Access: acc, Country: n.country, EdgeToken: n.cfg.APIToken},
+		Viewing:   n.views,
+		Downloads: n.recordings, Still: transcode.Still}
 	edges := &delivery.EdgeAPI{Token: n.cfg.APIToken, Access: acc, Viewing: n.views}
 
 	mux := http.NewServeMux()
@@ -286,6 +317,7 @@ func (n *node) shutdown(ctx context.Context) error {
 		n.ingest.close()
 		n.inputs.Close()
 		n.restream.Close()
+		n.recordings.Close()
 	}()
 
 	select {

@@ -25,12 +25,12 @@ type serveProcess struct {
 	done   chan error
 }
 
-func startServe(t *testing.T, data string, httpAddr string) *serveProcess {
+func startServe(t *testing.T, data string, httpAddr string, flags ...string) *serveProcess {
 	t.Helper()
 
 	p := &serveProcess{stdout: make(chan string, 100), done: make(chan error, 1)}
-	p.cmd = exec.Command(os.Args[0], "serve", "--data", data, "--http", httpAddr,
-		"--rtmp", "127.0.0.1:0", "--public-url", "http://"+httpAddr)
+	p.cmd = exec.Command(os.Args[0], append([]string{"serve", "--data", data, "--http", httpAddr,
+		"--rtmp", "127.0.0.1:0", "--public-url", "http://" + httpAddr}, flags...)...)
 	p.cmd.Env = append(os.Environ(), "ONAIR_TEST_SERVE=1")
 
 	out, err := p.cmd.StdoutPipe()
