@@ -121,7 +121,9 @@ var migrations = []string{
 		width INTEGER NOT NULL DEFAULT 0,
 		height INTEGER NOT NULL DEFAULT 0,
 		size INTEGER NOT NULL DEFAULT 0,
-		scheduled_deletion INTEGER
+		scheduled_deletion INTEGER,
+		require_signed_urls INTEGER NOT NULL DEFAULT 0,
+		allowed_origins TEXT NOT NULL DEFAULT '[]'
 	);
 	CREATE INDEX videos_created ON videos (created, uid);
 	CREATE INDEX videos_live_input ON videos (live_input, created);`,

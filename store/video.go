@@ -36,6 +36,11 @@ type Video struct {
 	Size          int64   // bytes stored
 
 	ScheduledDeletion *time.Time // UTC; nil keeps the video
+
+	// RequireSignedURLs and AllowedOrigins are the playback rules, taken
+	// from the input's recording settings when the broadcast started.
+	RequireSignedURLs bool
+	AllowedOrigins    []string
 }
 
 // VideoFilter selects videos in ListVideos; zero fields select all.
@@ -50,18 +55,20 @@ type VideoFilter struct {
 }
 
 const videoColumns = `uid, live_input, created, modified, creator, meta, state,
-	error_code, error_text, duration, width, height, size, scheduled_deletion`
+	error_code, error_text, duration, width, height, size, scheduled_deletion,
+	require_signed_urls, allowed_origins`
 
 func scanVideo(r row) (*Video, error) {
 	var (
 		v                 Video
 		created, modified int64
-		meta              string
+		meta, origins     string
 		deletion          sql.NullInt64
 	)
 
 	err := r.Scan(&v.UID, &v.LiveInput, &created, &modified, &v.Creator, &meta, &v.State,
-		&v.ErrorCode, &v.ErrorText, &v.Duration, &v.Width, &v.Height, &v.Size, &deletion)
+		&v.ErrorCode, &v.ErrorText, &v.Duration, &v.Width, &v.Height, &v.Size, &deletion,
+		&v.RequireSignedURLs, &origins)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -79,6 +86,10 @@ func scanVideo(r row) (*Video, error) {
 
 	if err := decodeJSON(meta, &v.Meta); err != nil {
 		return nil, fmt.Errorf("video %s: meta: %w", v.UID, err)
+	}
+
+	if err := decodeJSON(origins, &v.AllowedOrigins); err != nil {
+		return nil, fmt.Errorf("video %s: allowed origins: %w", v.UID, err)
 	}
 
 	return &v, nil
@@ -109,6 +120,11 @@ func (s *Store) putVideo(ctx context.Context, x execer, v *Video, insert bool) e
 		return fmt.Errorf("video %s: meta: %w", v.UID, err)
 	}
 
+	origins, err := json.Marshal(append([]string{}, v.AllowedOrigins...))
+	if err != nil {
+		return fmt.Errorf("video %s: allowed origins: %w", v.UID, err)
+	}
+
 	var deletion any
 	if v.ScheduledDeletion != nil {
 		deletion = v.ScheduledDeletion.UnixNano()
@@ -116,15 +132,17 @@ func (s *Store) putVideo(ctx context.Context, x execer, v *Video, insert bool) e
 
 	args := []any{v.LiveInput, v.Created.UnixNano(), v.Modified.UnixNano(), v.Creator,
 		string(meta), v.State, v.ErrorCode, v.ErrorText, v.Duration, v.Width, v.Height, v.Size,
-		deletion, v.UID}
+		deletion, v.RequireSignedURLs, string(origins), v.UID}
 
 	query := `UPDATE videos SET live_input = ?, created = ?, modified = ?, creator = ?,
 		meta = ?, state = ?, error_code = ?, error_text = ?, duration = ?, width = ?,
-		height = ?, size = ?, scheduled_deletion = ? WHERE uid = ?`
+		height = ?, size = ?, scheduled_deletion = ?, require_signed_urls = ?,
+		allowed_origins = ? WHERE uid = ?`
 	if insert {
 		query = `INSERT INTO videos (live_input, created, modified, creator, meta, state,
-			error_code, error_text, duration, width, height, size, scheduled_deletion, uid)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+			error_code, error_text, duration, width, height, size, scheduled_deletion,
+			require_signed_urls, allowed_origins, uid)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	}
 
 	res, err := x.ExecContext(ctx, query, args...)
@@ -133,6 +151,16 @@ func (s *Store) putVideo(ctx context.Context, x execer, v *Video, insert bool) e
 	}
 
 	return mustHaveChanged(res, v.UID)
+}
+
+// VideoExists reports whether video uid exists.
+func (s *Store) VideoExists(ctx context.Context, uid string) (bool, error) {
+	_, err := s.GetVideo(ctx, uid)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+
+	return err == nil, err
 }
 
 // GetVideo returns the video uid, or ErrNotFound.

@@ -52,8 +52,8 @@ func newAccess(st *store.Store, log *slog.Logger) *access {
 		keys: map[string]keyEntry{}}
 }
 
-// Policy returns the playback rules of a live input. A store failure denies
-// unsigned playback rather than opening it.
+// Policy returns the playback rules of a live input or a video. A store
+// failure denies unsigned playback rather than opening it.
 func (a *access) Policy(uid string) (delivery.Policy, bool) {
 	now := time.Now()
 
@@ -71,22 +71,30 @@ func (a *access) Policy(uid string) (delivery.Policy, bool) {
 	li, err := a.store.GetLiveInput(ctx, uid)
 
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		e = policyEntry{until: now.Add(accessTTL)}
-	case err != nil:
-		a.log.Warn("playback rules unreadable; unsigned playback refused", "input", uid,
-			"error", err)
-
-		return delivery.Policy{RequireSignedURLs: true}, true
-	default:
-		e = policyEntry{found: true, until: now.Add(accessTTL), policy: delivery.Policy{
+	case err == nil:
+		e = policyEntry{found: true, policy: delivery.Policy{
 			RequireSignedURLs:   li.Recording.RequireSignedURLs,
 			AllowedOrigins:      li.Recording.AllowedOrigins,
 			HideLiveViewerCount: li.Recording.HideLiveViewerCount,
 			LiveInput:           li.UID,
 			Creator:             li.DefaultCreator,
 		}}
+
+	case errors.Is(err, store.ErrNotFound):
+		e, err = a.videoPolicy(ctx, uid)
+		if errors.Is(err, store.ErrNotFound) {
+			e, err = policyEntry{}, nil
+		}
 	}
+
+	if err != nil {
+		a.log.Warn("playback rules unreadable; unsigned playback refused", "id", uid,
+			"error", err)
+
+		return delivery.Policy{RequireSignedURLs: true}, true
+	}
+
+	e.until = now.Add(accessTTL)
 
 	a.mu.Lock()
 	if len(a.policies) >= maxAccessEntries {
@@ -96,6 +104,22 @@ func (a *access) Policy(uid string) (delivery.Policy, bool) {
 	a.mu.Unlock()
 
 	return e.policy, e.found
+}
+
+// videoPolicy returns the playback rules of video uid, kept with the video
+// when its broadcast started.
+func (a *access) videoPolicy(ctx context.Context, uid string) (policyEntry, error) {
+	v, err := a.store.GetVideo(ctx, uid)
+	if err != nil {
+		return policyEntry{}, err
+	}
+
+	return policyEntry{found: true, policy: delivery.Policy{
+		RequireSignedURLs: v.RequireSignedURLs,
+		AllowedOrigins:    v.AllowedOrigins,
+		LiveInput:         v.LiveInput,
+		Creator:           v.Creator,
+	}}, nil
 }
 
 // PublicKey returns the public half of a signing key.

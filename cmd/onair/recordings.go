@@ -117,7 +117,9 @@ func (rs *recordings) begin(li *store.LiveInput, pres *packager.Presentation) *l
 	}
 
 	v := &store.Video{LiveInput: li.UID, Creator: li.DefaultCreator, Meta: li.Meta,
-		State: store.VideoLive, Duration: -1}
+		State: store.VideoLive, Duration: -1,
+		RequireSignedURLs: li.Recording.RequireSignedURLs,
+		AllowedOrigins:    li.Recording.AllowedOrigins}
 
 	if days := li.DeleteRecordingAfterDays; days != nil {
 		t := time.Now().UTC().Add(time.Duration(*days) * 24 * time.Hour)

@@ -216,4 +216,38 @@ func TestSignedPlayback(t *testing.T) {
 			t.Errorf("refused referer: %d, want 403", got)
 		}
 	})
+
+	// The broadcast's recording keeps the input's rules of when it started.
+	t.Run("recorded video", func(t *testing.T) {
+		if err := pub.wait(t); err != nil {
+			t.Fatalf("publisher: %v\n%s", err, pub.out.String())
+		}
+
+		v := n.waitVideos(t, li.UID, "ready", states("ready"))[0]
+
+		var got struct {
+			RequireSignedURLs bool `json:"requireSignedURLs"`
+		}
+
+		if code := n.call(t, "GET", "/stream/"+v.UID, nil, &got); code != 200 ||
+			!got.RequireSignedURLs {
+			t.Errorf("GET video: status %d, requireSignedURLs %v", code, got.RequireSignedURLs)
+		}
+
+		if code := status(t, manifest(v.UID), nil); code != 401 {
+			t.Errorf("video by its uid: status %d, want 401", code)
+		}
+
+		var tok struct {
+			Token string `json:"token"`
+		}
+
+		if code := n.call(t, "POST", "/stream/"+v.UID+"/token", map[string]any{},
+			&tok); code != 200 {
+			t.Fatalf("POST video token: %d", code)
+		}
+
+		mv := waitVariants(t, manifest(tok.Token), 1, 2)
+		decodes(t, resolve(manifest(tok.Token), mv.variants[0].uri))
+	})
 }

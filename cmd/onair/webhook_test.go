@@ -55,9 +55,22 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 
 		var ev struct {
 			Data map[string]any `json:"data"`
+
+			// A recording that became ready is sent as the video object.
+			UID       string `json:"uid"`
+			LiveInput string `json:"liveInput"`
+			Status    struct {
+				State string `json:"state"`
+			} `json:"status"`
 		}
 
 		json.Unmarshal(body, &ev)
+
+		if ev.Data == nil && ev.UID != "" {
+			ev.Data = map[string]any{"input_id": ev.LiveInput, "event_type": "video " +
+				ev.Status.State, "video_uid": ev.UID}
+		}
+
 		h.events = append(h.events, ev.Data)
 	}))
 	t.Cleanup(h.srv.Close)
@@ -127,9 +140,27 @@ func TestWebhookEvents(t *testing.T) {
 			t.Fatalf("publisher: %v\n%s", err, pub.out.String())
 		}
 
-		types, _ := rcv.waitFor(t, li.UID, 2)
-		if strings.Join(types, " ") != "live_input.connected live_input.disconnected" {
+		// The recording becomes ready as the broadcast ends: its event may
+		// come before or after the disconnection.
+		types, data := rcv.waitFor(t, li.UID, 3)
+
+		var live []string
+		var video string
+
+		for i, ty := range types {
+			if ty == "video ready" {
+				video, _ = data[i]["video_uid"].(string)
+			} else {
+				live = append(live, ty)
+			}
+		}
+
+		if strings.Join(live, " ") != "live_input.connected live_input.disconnected" {
 			t.Errorf("events %q, want connected then disconnected", types)
+		}
+
+		if vs := n.videos(t, li.UID); video == "" || len(vs) != 1 || vs[0].UID != video {
+			t.Errorf("events %q name video %q; the input's videos are %+v", types, video, vs)
 		}
 	})
 
