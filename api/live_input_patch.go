@@ -104,7 +104,7 @@ func parsePatch(body []byte) (*liveInputPatch, error) {
 		case "enabled":
 			p.enabled, err = decodeField[bool](raw, name, "a boolean")
 		case "defaultCreator":
-			p.defaultCreator, err = parseCreator(raw)
+			p.defaultCreator, err = parseCreator(raw, "defaultCreator")
 		case "deleteRecordingAfterDays":
 			p.hasDays = true
 			p.days, err = parseDays(raw)
@@ -140,7 +140,7 @@ func (p *recordingPatch) parse(raw json.RawMessage) error {
 		case "requireSignedURLs":
 			p.requireSigned, err = decodeField[bool](raw, path, "a boolean")
 		case "allowedOrigins":
-			p.origins, err = parseOrigins(raw)
+			p.origins, err = parseOrigins(raw, "recording.allowedOrigins")
 		case "hideLiveViewerCount":
 			p.hideCount, err = decodeField[bool](raw, path, "a boolean")
 		default:
@@ -253,15 +253,16 @@ func parseMeta(raw json.RawMessage) (map[string]any, error) {
 	return meta, nil
 }
 
-func parseCreator(raw json.RawMessage) (*string, error) {
-	c, err := decodeField[string](raw, "defaultCreator", "a string")
+// parseCreator validates a creator field named name.
+func parseCreator(raw json.RawMessage, name string) (*string, error) {
+	c, err := decodeField[string](raw, name, "a string")
 	if err != nil {
 		return nil, err
 	}
 
 	if n := utf8.RuneCountInString(*c); n > maxCreatorChars {
-		return nil, badRequest("field defaultCreator is %d characters, over the limit of %d",
-			n, maxCreatorChars)
+		return nil, badRequest("field %s is %d characters, over the limit of %d",
+			name, n, maxCreatorChars)
 	}
 
 	return c, nil
@@ -313,16 +314,16 @@ func parseTimeout(raw json.RawMessage) (*int, error) {
 	return t, nil
 }
 
-func parseOrigins(raw json.RawMessage) ([]string, error) {
-	list, err := decodeField[[]string](raw, "recording.allowedOrigins",
-		"an array of strings")
+// parseOrigins validates an allowed origins field named name.
+func parseOrigins(raw json.RawMessage, name string) ([]string, error) {
+	list, err := decodeField[[]string](raw, name, "an array of strings")
 	if err != nil {
 		return nil, err
 	}
 
 	if len(*list) > maxAllowedOrigins {
-		return nil, badRequest("field recording.allowedOrigins has %d entries, over the limit of %d",
-			len(*list), maxAllowedOrigins)
+		return nil, badRequest("field %s has %d entries, over the limit of %d",
+			name, len(*list), maxAllowedOrigins)
 	}
 
 	origins := make([]string, 0, len(*list))
@@ -330,8 +331,8 @@ func parseOrigins(raw json.RawMessage) ([]string, error) {
 	for i, o := range *list {
 		o = strings.ToLower(o)
 		if !validOrigin(o) {
-			return nil, badRequest("field recording.allowedOrigins[%d] is %.64q: want a host name "+
-				"such as example.com or *.example.com, without a scheme or path", i, o)
+			return nil, badRequest("field %s[%d] is %.64q: want a host name "+
+				"such as example.com or *.example.com, without a scheme or path", name, i, o)
 		}
 
 		origins = append(origins, o)

@@ -21,6 +21,11 @@ type Videos interface {
 	// DeleteVideo removes a video's files and its row. It fails with
 	// ErrVideoLive while its broadcast goes on.
 	DeleteVideo(ctx context.Context, uid string) error
+
+	// UpdateVideo applies change to video uid in one transaction and returns
+	// the stored result; an error from change leaves the video as it was.
+	UpdateVideo(ctx context.Context, uid string,
+		change func(v *store.Video) error) (*store.Video, error)
 }
 
 // ErrVideoLive is returned by Videos.DeleteVideo for a video whose broadcast
@@ -233,12 +238,15 @@ func videoError(r *http.Request, err error) error {
 // (/stream/live_inputs), and picks the method itself.
 func (s *Server) videoHandler() http.Handler {
 	get, del := s.serve(s.getVideo), s.serve(s.deleteVideo)
-	allowed := methodNotAllowed("DELETE, GET")
+	edit := s.serve(s.editVideo)
+	allowed := methodNotAllowed("DELETE, GET, POST")
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
 			get.ServeHTTP(w, r)
+		case http.MethodPost:
+			edit.ServeHTTP(w, r)
 		case http.MethodDelete:
 			del.ServeHTTP(w, r)
 		default:

@@ -279,6 +279,8 @@ func checkVideoAPI(t *testing.T, n *testNode, input, uid string) {
 		t.Errorf("video after its input was deleted: GET %d", code)
 	}
 
+	checkVideoEdit(t, n, uid)
+
 	if code, _, _ := httpGet(t, hls); code != 200 {
 		t.Errorf("video after its input was deleted: playback %d", code)
 	}
@@ -302,6 +304,63 @@ func checkVideoAPI(t *testing.T, n *testNode, input, uid string) {
 	dir := filepath.Join(n.cfg.Data, recordingsDir, uid)
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("files of a deleted video: %v", err)
+	}
+}
+
+// checkVideoEdit edits a video's details with POST /stream/{uid}: every
+// field, the refusals, and the rules taking effect on playback.
+func checkVideoEdit(t *testing.T, n *testNode, uid string) {
+	t.Helper()
+
+	hls := n.base + "/" + uid + "/manifest/video.m3u8"
+	later := time.Now().UTC().Add(40 * 24 * time.Hour).Truncate(time.Second)
+
+	cases := []struct {
+		name     string
+		body     map[string]any
+		code     int
+		playback int
+	}{
+		{"meta and creator", map[string]any{"meta": map[string]any{"name": "edited"},
+			"creator": "bob"}, 200, 200},
+		{"signed urls", map[string]any{"requireSignedURLs": true}, 200, 401},
+		{"public again", map[string]any{"requireSignedURLs": false}, 200, 200},
+		{"allowed origins", map[string]any{"allowedOrigins": []string{"*.example.com"}}, 200, 200},
+		{"deletion", map[string]any{"scheduledDeletion": later.Format(time.RFC3339)}, 200, 200},
+		{"deletion too soon", map[string]any{
+			"scheduledDeletion": time.Now().UTC().Add(time.Hour).Format(time.RFC3339)}, 400, 200},
+		{"bad origin", map[string]any{"allowedOrigins": []string{"https://x.test/"}}, 400, 200},
+		{"unknown field", map[string]any{"uid": "x"}, 400, 200},
+	}
+
+	for _, tc := range cases {
+		t.Run("edit "+tc.name, func(t *testing.T) {
+			if code := n.call(t, "POST", "/stream/"+uid, tc.body, nil); code != tc.code {
+				t.Fatalf("POST: status %d, want %d", code, tc.code)
+			}
+
+			// Playback rules are cached for up to a second.
+			waitStatus(t, hls, nil, tc.playback)
+		})
+	}
+
+	var v struct {
+		videoResult
+		RequireSignedURLs bool     `json:"requireSignedURLs"`
+		AllowedOrigins    []string `json:"allowedOrigins"`
+	}
+
+	n.call(t, "GET", "/stream/"+uid, nil, &v)
+
+	if v.Meta["name"] != "edited" || v.Creator == nil || *v.Creator != "bob" ||
+		v.RequireSignedURLs || len(v.AllowedOrigins) != 1 || v.ScheduledDeletion == nil ||
+		!v.ScheduledDeletion.Equal(later) {
+		t.Errorf("video after the edits: %+v", v)
+	}
+
+	if code := n.call(t, "POST", "/stream/"+uid, map[string]any{"scheduledDeletion": nil},
+		&v); code != 200 || v.ScheduledDeletion != nil {
+		t.Errorf("clearing scheduledDeletion: status %d, %v", code, v.ScheduledDeletion)
 	}
 }
 

@@ -315,6 +315,12 @@ func (rs *recordings) GetVideo(ctx context.Context, uid string) (*store.Video, e
 	return rs.store.GetVideo(ctx, uid)
 }
 
+// UpdateVideo implements api.Videos.
+func (rs *recordings) UpdateVideo(ctx context.Context, uid string,
+	change func(v *store.Video) error) (*store.Video, error) {
+	return rs.store.UpdateVideo(ctx, uid, change)
+}
+
 // DeleteVideo implements api.Videos: the files go first, so that a failure
 // leaves the row to try again.
 func (rs *recordings) DeleteVideo(ctx context.Context, uid string) error {
