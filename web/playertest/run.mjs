@@ -314,6 +314,7 @@ async function playVOD(context, base, player, src, opts) {
   result.started = true;
   let now = await video();
   result.startedAt = now.played.length ? now.played[0][0] : -1;
+  result.bufferedAtStart = now.buffered;
   result.duration = Number.isFinite(now.duration) ? now.duration : null;
   result.durationText = String(now.duration);
 
