@@ -110,9 +110,9 @@ func checkVODResult(t *testing.T, r vodResult, seconds float64) {
 			r.Failed, r.Error)
 	}
 
-	// What the recording lets play may begin a fraction of a second after 0
-	// (0 to 0.38 s seen), where dash.js starts; its second segment starts
-	// 2 s in.
+	// The recording's audio may begin a fraction of a second after its
+	// video (0 to 0.38 s seen), and dash.js starts where both are buffered;
+	// the second segment starts 2 s in.
 	if r.StartedAt < 0 || r.StartedAt >= 1 {
 		t.Errorf("%s: playback started at %.2f s (buffered %v, played %v), want 0", r.Player,
 			r.StartedAt, r.BufferedAtStart, r.Played)
