@@ -162,9 +162,32 @@ func rungCap(t *testing.T, mv *playlist) int {
 	return bw[0]
 }
 
-// runPlayers runs web/playertest/run.mjs and decodes its report. The script
-// and the Chromium it starts are one process group, killed at the end.
+// runPlayers runs web/playertest/run.mjs and decodes its report.
 func runPlayers(t *testing.T, node, chromium string, args ...string) map[string]browserResult {
+	t.Helper()
+
+	raw := runPlayerScript(t, node, chromium, args...)
+	results := map[string]browserResult{}
+
+	for _, name := range []string{"hls", "dash"} {
+		if b, ok := raw[name]; ok {
+			var r browserResult
+			if err := json.Unmarshal(b, &r); err != nil {
+				t.Fatalf("%s result: %v", name, err)
+			}
+
+			results[name] = r
+		}
+	}
+
+	return results
+}
+
+// runPlayerScript runs web/playertest/run.mjs and returns its report by
+// player. The script and the Chromium it starts are one process group,
+// killed at the end.
+func runPlayerScript(t *testing.T, node, chromium string,
+	args ...string) map[string]json.RawMessage {
 	t.Helper()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -190,27 +213,14 @@ func runPlayers(t *testing.T, node, chromium string, args ...string) map[string]
 		t.Fatalf("run.mjs: %v\n%s", err, stderr.String())
 	}
 
-	results := map[string]browserResult{}
-
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(stdout.Bytes(), &raw); err != nil {
 		t.Fatalf("run.mjs output: %v\n%s\n%s", err, stdout.String(), stderr.String())
 	}
 
-	for _, name := range []string{"hls", "dash"} {
-		if b, ok := raw[name]; ok {
-			var r browserResult
-			if err := json.Unmarshal(b, &r); err != nil {
-				t.Fatalf("%s result: %v", name, err)
-			}
-
-			results[name] = r
-		}
-	}
-
 	t.Logf("run.mjs: %s", stdout.String())
 
-	return results
+	return raw
 }
 
 // checkBrowserResult checks one player's run.

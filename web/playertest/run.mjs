@@ -1,9 +1,10 @@
-// run.mjs plays a live HLS stream with hls.js and a live DASH stream with
-// dash.js in headless Chromium, at the same time, each in its own page, and
-// prints one JSON object with what each player did.
+// run.mjs plays an HLS stream with hls.js and a DASH stream with dash.js in
+// headless Chromium, at the same time, each in its own page, and prints one
+// JSON object with what each player did.
 //
 //   node run.mjs --hls URL --dash URL [--play 20] [--play-max 45] [--cap-bps N]
 //                [--switch-wait 40] [--hls-sync SECONDS] [--warmup SECONDS]
+//   node run.mjs --mode vod --hls URL --dash URL [--end-wait 60]
 //
 // hls.js runs in low-latency mode (parts, blocking reloads, preload hints);
 // --hls-sync sets how far behind the live edge it plays (liveSyncDuration),
@@ -21,6 +22,18 @@
 //      protocol (Network.emulateNetworkConditions) and waits up to
 //      --switch-wait seconds for the picture height to change: the player's
 //      ABR moved to another rung.
+//
+// With --mode vod the streams are recordings (VOD) and, for each player, it:
+//   1. waits for playback to start and notes where (the first played range)
+//      and the duration the player reports;
+//   2. once currentTime passes 1 s, seeks to the middle (duration / 2),
+//      waits for the "seeked" event and notes where it landed;
+//   3. samples currentTime once a second until it has advanced 2 s with no
+//      "waiting" event or stall error in between (cleanRun);
+//   4. waits up to --end-wait seconds for the "ended" event and reports the
+//      ranges the video element played (video.played).
+// The players buffer only a few seconds ahead in this mode, so that the
+// seek target is not yet loaded and the player fetches it.
 // Chromium is /usr/bin/chromium (CHROMIUM overrides it), started so that no
 // request can leave loopback.
 import { chromium } from 'playwright-core';
@@ -49,11 +62,19 @@ const page = `<!doctype html>
 const playerScript = `
 const q = new URLSearchParams(location.search);
 const video = document.getElementById('v');
+const vod = q.get('mode') === 'vod';
 const report = window.report = {playing: false, waiting: 0, stallErrors: 0, errors: [],
-  heights: [], switches: [], waits: []};
+  heights: [], switches: [], waits: [], seeked: [], ended: false};
+const ranges = (r) => Array.from({length: r.length}, (_, i) => [r.start(i), r.end(i)]);
+window.ranges = ranges;
 video.addEventListener('playing', () => { report.playing = true; });
 video.addEventListener('waiting', () => {
   if (report.playing) { report.waiting++; report.waits.push(Math.round(performance.now())); }
+});
+video.addEventListener('seeked', () => { report.seeked.push(video.currentTime); });
+video.addEventListener('ended', () => {
+  report.ended = true;
+  report.endedAt = video.currentTime;
 });
 setInterval(() => {
   const h = video.videoHeight;
@@ -61,7 +82,8 @@ setInterval(() => {
 }, 100);
 if (q.get('player') === 'hls') {
   // A high first estimate starts on the top rung; loopback keeps it there.
-  const config = {lowLatencyMode: true, abrEwmaDefaultEstimate: 20e6};
+  const config = vod ? {abrEwmaDefaultEstimate: 20e6, maxBufferLength: 2, maxMaxBufferLength: 4}
+    : {lowLatencyMode: true, abrEwmaDefaultEstimate: 20e6};
   const sync = Number(q.get('sync'));
   if (sync > 0) config.liveSyncDuration = sync;
   const hls = new Hls(config);
@@ -77,7 +99,12 @@ if (q.get('player') === 'hls') {
   hls.attachMedia(video);
 } else {
   const player = dashjs.MediaPlayer().create();
-  player.updateSettings({streaming: {abr: {initialBitrate: {video: 20000}}}});
+  const streaming = {abr: {initialBitrate: {video: 20000}}};
+  if (vod) {
+    streaming.buffer = {bufferTimeDefault: 2, bufferTimeAtTopQuality: 2,
+      bufferTimeAtTopQualityLongForm: 2};
+  }
+  player.updateSettings({streaming});
   player.on(dashjs.MediaPlayer.events.ERROR, (e) => {
     report.errors.push(JSON.stringify(e.error || e));
   });
@@ -95,7 +122,8 @@ if (q.get('player') === 'hls') {
 `;
 
 function parseArgs(argv) {
-  const opts = { play: 20, playMax: 45, capBps: 0, switchWait: 40, hlsSync: 0, warmup: 0 };
+  const opts = { mode: 'live', play: 20, playMax: 45, capBps: 0, switchWait: 40, hlsSync: 0,
+    warmup: 0, endWait: 60 };
   for (let i = 0; i < argv.length; i += 2) {
     const [name, value] = [argv[i], argv[i + 1]];
     switch (name) {
@@ -107,10 +135,13 @@ function parseArgs(argv) {
       case '--switch-wait': opts.switchWait = Number(value); break;
       case '--hls-sync': opts.hlsSync = Number(value); break;
       case '--warmup': opts.warmup = Number(value); break;
+      case '--mode': opts.mode = value; break;
+      case '--end-wait': opts.endWait = Number(value); break;
       default: throw new Error(`unknown argument ${name}`);
     }
   }
   if (!opts.hls && !opts.dash) throw new Error('want --hls URL and/or --dash URL');
+  if (!['live', 'vod'].includes(opts.mode)) throw new Error(`unknown mode ${opts.mode}`);
   return opts;
 }
 
@@ -135,11 +166,10 @@ function serve() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// play runs one player through the three steps and returns its result.
-async function play(context, base, player, src, opts) {
+// open opens the test page for one player and records, in result, the
+// requests that leave loopback, fail or are answered with an error.
+async function open(context, base, player, src, opts, result) {
   const page = await context.newPage();
-  const result = { player, src, started: false, samples: [], foreign: [],
-    failed: [], console: [] };
   const edge = new URL(src).host;
 
   page.on('request', (r) => {
@@ -160,9 +190,17 @@ async function play(context, base, player, src, opts) {
     if (m.type() === 'error') result.console.push(m.text());
   });
 
-  await page.goto(`${base}/?player=${player}&sync=${opts.hlsSync}` +
+  await page.goto(`${base}/?player=${player}&sync=${opts.hlsSync}&mode=${opts.mode}` +
     `&src=${encodeURIComponent(src)}`);
   result.crossOrigin = new URL(base).host !== edge;
+  return page;
+}
+
+// play runs one player through the three steps and returns its result.
+async function play(context, base, player, src, opts) {
+  const result = { player, src, started: false, samples: [], foreign: [],
+    failed: [], console: [] };
+  const page = await open(context, base, player, src, opts, result);
 
   const t0 = Date.now();
   try {
@@ -238,6 +276,95 @@ async function play(context, base, player, src, opts) {
   return result;
 }
 
+// playVOD plays a recording through the four steps of --mode vod and returns
+// its result.
+async function playVOD(context, base, player, src, opts) {
+  const result = { player, src, started: false, samples: [], foreign: [],
+    failed: [], console: [] };
+  const page = await open(context, base, player, src, opts, result);
+  const video = () => page.evaluate(() => {
+    const v = document.getElementById('v');
+    return { t: v.currentTime, duration: v.duration, played: window.ranges(v.played),
+      buffered: window.ranges(v.buffered),
+      stalls: window.report.waiting + window.report.stallErrors };
+  });
+  const finish = async () => {
+    result.report = await page.evaluate(() => window.report);
+    result.played = (await video()).played;
+    await page.close();
+    return result;
+  };
+
+  const step = async (what, fn, arg, timeout) => {
+    try {
+      await page.waitForFunction(fn, arg, { timeout, polling: 100 });
+      return true;
+    } catch (err) {
+      result.error = `${what}: ${err}`;
+      return false;
+    }
+  };
+
+  // 1. Playback starts; where, and the duration the player reports.
+  if (!await step('start', () => window.report.playing &&
+      document.getElementById('v').currentTime > 0, null, 60000)) {
+    result.startError = result.error;
+    return finish();
+  }
+  result.started = true;
+  let now = await video();
+  result.startedAt = now.played.length ? now.played[0][0] : -1;
+  result.bufferedAtStart = now.buffered;
+  result.duration = Number.isFinite(now.duration) ? now.duration : null;
+  result.durationText = String(now.duration);
+
+  // 2. Seek to the middle once playback is under way.
+  if (!await step('play 1 s', () => document.getElementById('v').currentTime >= 1, null,
+      30000)) return finish();
+  now = await video();
+  result.seekFrom = now.t;
+  result.seekTarget = now.duration / 2;
+  result.bufferedAtSeek = now.buffered;
+  // dash.js seeks to the first frame as it starts: only this seek counts.
+  await page.evaluate((target) => {
+    window.report.seeked = [];
+    document.getElementById('v').currentTime = target;
+  }, result.seekTarget);
+  if (!await step('seeked', () => window.report.seeked.length > 0, null, 30000)) {
+    return finish();
+  }
+  result.seekedAt = await page.evaluate(() => window.report.seeked[0]);
+
+  // 3. Playback goes on from there: 2 s of currentTime, advancing every
+  // second with no waiting event or stall error.
+  // cleanRun is how far currentTime went since the last stall (or the seek).
+  let last = await video();
+  let cleanFrom = last.t;
+  result.samples.push(last.t);
+  result.cleanRun = 0;
+  result.stalls = [];
+  for (let i = 0; i < 20 && result.cleanRun < 2; i++) {
+    await sleep(1000);
+    now = await video();
+    result.samples.push(now.t);
+    if (now.t > last.t && now.stalls === last.stalls) {
+      result.cleanRun = now.t - cleanFrom;
+    } else {
+      result.stalls.push({ second: i + 1, currentTime: now.t, events: now.stalls - last.stalls });
+      cleanFrom = now.t;
+      result.cleanRun = 0;
+    }
+    last = now;
+    if (await page.evaluate(() => window.report.ended)) break;
+  }
+
+  // 4. It plays to the end.
+  await step('ended', () => window.report.ended, null, opts.endWait * 1000);
+  result.ended = await page.evaluate(() => window.report.ended);
+  result.endedAt = await page.evaluate(() => window.report.endedAt ?? null);
+  return finish();
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const server = await serve();
@@ -267,8 +394,9 @@ async function main() {
     });
 
     const runs = [];
-    if (opts.hls) runs.push(play(context, base, 'hls', opts.hls, opts));
-    if (opts.dash) runs.push(play(context, base, 'dash', opts.dash, opts));
+    const run = opts.mode === 'vod' ? playVOD : play;
+    if (opts.hls) runs.push(run(context, base, 'hls', opts.hls, opts));
+    if (opts.dash) runs.push(run(context, base, 'dash', opts.dash, opts));
 
     const out = {};
     for (const r of await Promise.all(runs)) out[r.player] = r;
