@@ -73,6 +73,10 @@ type Presentation struct {
 	// PartDuration is the LL-HLS part target: a part ends before the sample
 	// that would carry it past this length, and a segment starts a new
 	// part. Zero means DefaultPartDuration. It must not change after Start.
+	// A rendition at a constant rate (AAC, or H.264 whose track gives its
+	// FrameRate) has a part listed as soon as its last unit is written; one
+	// that strays from that rate by more than a millisecond has its parts
+	// listed when the unit after their last comes.
 	PartDuration time.Duration
 
 	// Store keeps init and media segments. Nil means a new MemoryStore.
