@@ -182,7 +182,7 @@ func TestPartAfterStrayDecodeTime(t *testing.T) {
 	// comes 5 ms (240 ticks) late: part 0.0 keeps its bytes, part 0.1 starts
 	// at frame 11's true decode time, and the rendition, no longer trusted
 	// to keep its rate, lists part 0.1 only once the frame after its last
-	// has come.
+	// has come, until the frames have kept the rate for a segment.
 	p, audio := audioOnly(t, 0)
 
 	for i := range 11 {
@@ -201,8 +201,40 @@ func TestPartAfterStrayDecodeTime(t *testing.T) {
 		t.Errorf("after frame 21, a stray rendition lists parts %v, want one", got)
 	}
 
+	// A segment's worth of frames at the rate later, parts are listed with
+	// their last frame again: the newest part ends with the frame just
+	// written, not the one before.
+	r := p.byName["audio"]
+	rearmed := 0
+
 	for i := 22; i < 100; i++ {
+		msn, idx, _ := r.lastPart()
+
 		p.Write(shiftedFrame(audio, i, 240))
+
+		pt := newestPart(r)
+		if m, x, _ := r.lastPart(); m == msn && x == idx {
+			continue
+		}
+
+		end := uint64(48000 + (i+1)*1024 + 240)
+
+		if i < 11+47 && pt.start+pt.duration == end {
+			t.Errorf("a part ends with frame %d, before the rate was kept for a segment", i)
+		}
+
+		if i >= 11+47+11 && pt.start+pt.duration != end {
+			t.Errorf("a part ends at %d, not with frame %d at %d", pt.start+pt.duration, i,
+				end)
+		}
+
+		if pt.start+pt.duration == end {
+			rearmed++
+		}
+	}
+
+	if rearmed == 0 {
+		t.Error("no part was listed with its last frame after the rate came back")
 	}
 
 	first, second := partTrack(t, p, "audio", 0, 0), partTrack(t, p, "audio", 0, 1)
@@ -217,7 +249,6 @@ func TestPartAfterStrayDecodeTime(t *testing.T) {
 
 	// Every segment spans to the next one's start, so that playlists and the
 	// DASH timeline stay on the decode times.
-	r := p.byName["audio"]
 	if len(r.segments) < 2 {
 		t.Fatalf("%d segments", len(r.segments))
 	}
@@ -256,4 +287,18 @@ func TestPartSettlesJitter(t *testing.T) {
 	if d := durations(pt); !slices.Equal(d, want) {
 		t.Errorf("part 0.0 durations %v, want %v", d, want)
 	}
+}
+
+// newestPart returns r's last part.
+func newestPart(r *rendition) *part {
+	msn, idx, ok := r.lastPart()
+	if !ok {
+		return nil
+	}
+
+	if r.open && msn == r.nextSeq {
+		return r.parts[idx]
+	}
+
+	return r.segmentBySeq(msn).parts[idx]
 }

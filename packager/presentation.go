@@ -337,6 +337,7 @@ func (p *Presentation) write(r *rendition, u *stream.Unit) {
 	case r.pending != nil:
 		r.lastDelta = dts - r.pendingTS
 		p.addPending(r, r.lastDelta)
+		p.steadied(r, r.lastDelta)
 
 		// Close the part now when the picture just taken would, lasting as
 		// long as the last one, carry it past the part target: the part is
@@ -443,11 +444,40 @@ func (p *Presentation) settle(r *rendition, d uint64) {
 		r.partStart = r.pendingTS + d
 	}
 
-	if max(d, nominal)-min(d, nominal) > uint64(r.timescale)/1000 {
-		r.nominal = 0
+	if strays(r, d) {
+		r.nominal, r.steady = 0, 0
 		p.Log.Info("rendition strays from its nominal rate: parts wait for the next unit",
 			"rendition", r.name, "duration", tickDuration(d, r.timescale),
 			"nominal", tickDuration(nominal, r.timescale))
+	}
+}
+
+// strays reports whether a sample of d ticks is more than a millisecond off
+// r's rate.
+func strays(r *rendition, d uint64) bool {
+	return max(d, r.rate)-min(d, r.rate) > uint64(r.timescale)/1000
+}
+
+// steadied counts the units of a rendition that strayed from its rate which
+// keep it again, the last one lasting d ticks, and trusts the rate again
+// after a segment's worth of them in a row (a looped or spliced source jumps
+// once and goes on).
+func (p *Presentation) steadied(r *rendition, d uint64) {
+	if r.rate == 0 || r.nominal != 0 {
+		return
+	}
+
+	if strays(r, d) {
+		r.steady = 0
+
+		return
+	}
+
+	r.steady++
+	if uint64(r.steady)*r.rate >= ticks(p.SegmentDuration, r.timescale) {
+		r.nominal = r.rate
+		p.Log.Info("rendition keeps its nominal rate again: parts are listed with their "+
+			"last unit", "rendition", r.name)
 	}
 }
 

@@ -72,7 +72,9 @@ type rendition struct {
 	pending   *stream.Unit
 	pendingTS uint64        // decode time of the last unit taken, in ticks
 	prevDTS   time.Duration // DTS of the last unit taken
-	nominal   uint64        // the duration of every sample, in ticks; zero: unknown
+	rate      uint64        // the duration of every sample, in ticks; zero: unknown
+	nominal   uint64        // rate while the units keep it, else zero
+	steady    int           // units in a row at the rate, while nominal is zero
 	last      *fmp4.Sample  // the last unit's sample, added lasting nominal ticks
 	onGrid    bool          // the last segment was cut on its boundary
 	maxPTS    time.Duration // the latest PTS in the open segment
@@ -133,7 +135,8 @@ func newRendition(name string, track *stream.Track) (*rendition, error) {
 
 	r.init = buf.Bytes()
 	r.waitKey = r.video
-	r.nominal = r.nominalDuration()
+	r.rate = r.nominalDuration()
+	r.nominal = r.rate
 	r.onGrid = true
 
 	return r, nil
@@ -211,7 +214,8 @@ func (r *rendition) defaultDuration() uint64 {
 // nominalDuration returns the duration of every sample of a rendition made
 // at a constant rate, in ticks, or zero when it is not known: an AAC frame
 // lasts 1024 samples, and a picture of a track whose frame rate is set lasts
-// one frame. A rendition that turns out not to keep it loses it in settle.
+// one frame. A rendition that turns out not to keep it waits for the next
+// unit (settle) until it keeps it again for a segment (steadied).
 func (r *rendition) nominalDuration() uint64 {
 	if !r.video {
 		return aacFrameSamples
