@@ -1,6 +1,8 @@
 package packager
 
 import (
+	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"testing"
@@ -107,6 +109,11 @@ func TestPartListedWithItsLastFrame(t *testing.T) {
 		}
 	}
 
+	// The segment's parts are all out: the next part is the next segment's.
+	if hint := preloadHint(t, p, "audio"); hint != "part_1_0.m4s" {
+		t.Errorf("preload hint %s after the segment's last frame, want part_1_0.m4s", hint)
+	}
+
 	for idx, wantSamples := range []int{11, 11, 11, 11, 3} {
 		pt := partTrack(t, p, "audio", 0, idx)
 
@@ -166,6 +173,15 @@ func TestPartListedWithItsLastPicture(t *testing.T) {
 				t.Errorf("after picture %d: part %d.%d lasts %s, want %s", i, seq, want-1,
 					got[want-1], d)
 			}
+		}
+
+		hint := fmt.Sprintf("part_%d_%d.m4s", seq, want)
+		if k == 50 {
+			hint = fmt.Sprintf("part_%d_0.m4s", seq+1)
+		}
+
+		if got := preloadHint(t, p, name); got != hint {
+			t.Errorf("after picture %d: preload hint %s, want %s", i, got, hint)
 		}
 	}
 
@@ -301,4 +317,23 @@ func newestPart(r *rendition) *part {
 	}
 
 	return r.segmentBySeq(msn).parts[idx]
+}
+
+var hintRE = regexp.MustCompile(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="[0-9a-f]+/([^"]+)"`)
+
+// preloadHint returns the part the preload hint of rendition name names.
+func preloadHint(t *testing.T, p *Presentation, name string) string {
+	t.Helper()
+
+	pl, err := p.LowLatencyPlaylist(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	m := hintRE.FindSubmatch(pl)
+	if m == nil {
+		t.Fatalf("no preload hint:\n%s", pl)
+	}
+
+	return string(m[1])
 }

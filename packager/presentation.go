@@ -351,6 +351,8 @@ func (p *Presentation) write(r *rendition, u *stream.Unit) {
 		p.settle(r, r.lastDelta)
 	}
 
+	r.complete = false
+
 	if cut {
 		if r.open {
 			r.onGrid = !r.video || p.near(t, r.boundary)
@@ -376,8 +378,9 @@ func (p *Presentation) write(r *rendition, u *stream.Unit) {
 // addNow adds r's pending unit to its open segment at once, lasting the
 // rendition's nominal duration, and closes the open part when the next unit,
 // coming one nominal duration later, would carry it past the part target or
-// is due at the segment boundary: the part is fetchable as soon as its last
-// unit is in. t is the unit's time on the presentation's grid.
+// is due at the segment boundary (the preload hint then names the next
+// segment's first part): the part is fetchable as soon as its last unit is
+// in. t is the unit's time on the presentation's grid.
 func (p *Presentation) addNow(r *rendition, t time.Duration) {
 	if !p.addPending(r, r.nominal) {
 		return
@@ -392,8 +395,9 @@ func (p *Presentation) addNow(r *rendition, t time.Duration) {
 		t = r.maxPTS
 	}
 
-	if r.partTicks+r.nominal > p.partLimit(r) ||
-		p.startsSegment(r, t+tickDuration(r.nominal, r.timescale)) {
+	r.complete = p.startsSegment(r, t+tickDuration(r.nominal, r.timescale))
+
+	if r.complete || r.partTicks+r.nominal > p.partLimit(r) {
 		p.flushPart(r)
 	}
 }
@@ -417,7 +421,8 @@ func (p *Presentation) startsSegment(r *rendition, t time.Duration) bool {
 // the next part starts at the true decode time, so that a small gap or
 // overlap is all a variable rate costs, and the segment spans to it. A
 // rendition whose samples stray from the nominal duration by more than a
-// millisecond waits for the next unit from then on.
+// millisecond waits for the next unit, until it keeps the rate again for a
+// segment (steadied).
 func (p *Presentation) settle(r *rendition, d uint64) {
 	s := r.last
 	r.last = nil

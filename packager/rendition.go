@@ -77,6 +77,7 @@ type rendition struct {
 	steady    int           // units in a row at the rate, while nominal is zero
 	last      *fmp4.Sample  // the last unit's sample, added lasting nominal ticks
 	onGrid    bool          // the last segment was cut on its boundary
+	complete  bool          // the open segment's parts are out: the next unit starts one
 	maxPTS    time.Duration // the latest PTS in the open segment
 	lastDelta uint64
 	boundary  time.Duration // the next cut time
