@@ -136,8 +136,13 @@ func (r *rendition) lastPart() (msn uint64, idx int, ok bool) {
 	return 0, 0, false
 }
 
-// nextPart returns the part that comes next: the preload hint.
+// nextPart returns the part that comes next: the preload hint. When the
+// open segment's last part is out, it is the next segment's first.
 func (r *rendition) nextPart() (msn uint64, idx int) {
+	if r.open && r.complete {
+		return r.nextSeq + 1, 0
+	}
+
 	if r.open {
 		return r.nextSeq, len(r.parts)
 	}

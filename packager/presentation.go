@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+
 	"github.com/onair/onair/ingest/stream"
 )
 
@@ -71,6 +73,10 @@ type Presentation struct {
 	// PartDuration is the LL-HLS part target: a part ends before the sample
 	// that would carry it past this length, and a segment starts a new
 	// part. Zero means DefaultPartDuration. It must not change after Start.
+	// A rendition at a constant rate (AAC, or H.264 whose track gives its
+	// FrameRate) has a part listed as soon as its last unit is written; one
+	// that strays from that rate by more than a millisecond has its parts
+	// listed when the unit after their last comes.
 	PartDuration time.Duration
 
 	// Store keeps init and media segments. Nil means a new MemoryStore.
@@ -288,16 +294,18 @@ func (p *Presentation) write(r *rendition, u *stream.Unit) {
 	}
 
 	dts := ticks(u.DTS-p.zero, r.timescale)
+	prev := r.pending != nil || r.last != nil
 
-	if r.pending != nil && u.DTS-r.pending.DTS > p.SegmentDuration {
+	if prev && u.DTS-r.prevDTS > p.SegmentDuration {
 		p.warn("gap in rendition, segment finished early", "rendition", r.name,
-			"gap", u.DTS-r.pending.DTS)
+			"gap", u.DTS-r.prevDTS)
 		p.finish(r, r.lastDelta)
 		r.disc = true
 		r.waitKey = r.video
+		prev = false
 	}
 
-	if r.pending != nil && dts <= r.pendingTS {
+	if prev && dts <= r.pendingTS {
 		p.warn("unit dropped: dts does not rise", "rendition", r.name, "dts", u.DTS)
 
 		return
@@ -325,9 +333,11 @@ func (p *Presentation) write(r *rendition, u *stream.Unit) {
 		return
 	}
 
-	if r.pending != nil {
+	switch {
+	case r.pending != nil:
 		r.lastDelta = dts - r.pendingTS
 		p.addPending(r, r.lastDelta)
+		p.steadied(r, r.lastDelta)
 
 		// Close the part now when the picture just taken would, lasting as
 		// long as the last one, carry it past the part target: the part is
@@ -335,20 +345,154 @@ func (p *Presentation) write(r *rendition, u *stream.Unit) {
 		if !cut && r.partTicks+r.lastDelta > p.partLimit(r) {
 			p.flushPart(r)
 		}
+
+	case r.last != nil:
+		r.lastDelta = dts - r.pendingTS
+		p.settle(r, r.lastDelta)
 	}
+
+	r.complete = false
 
 	if cut {
 		if r.open {
+			r.onGrid = !r.video || p.near(t, r.boundary)
 			p.closeSegment(r)
 		}
 
 		p.openSegment(r, dts, t)
+	} else if r.video && r.open && t >= r.boundary+slack {
+		r.onGrid = false // a boundary passed without a keyframe
 	}
 
 	r.pending = u
 	r.pendingTS = dts
+	r.prevDTS = u.DTS
 	r.lastDTS = u.DTS
 	p.latest = max(p.latest, u.DTS)
+
+	if r.nominal > 0 {
+		p.addNow(r, t)
+	}
+}
+
+// addNow adds r's pending unit to its open segment at once, lasting the
+// rendition's nominal duration, and closes the open part when the next unit,
+// coming one nominal duration later, would carry it past the part target or
+// is due at the segment boundary (the preload hint then names the next
+// segment's first part): the part is fetchable as soon as its last unit is
+// in. t is the unit's time on the presentation's grid.
+func (p *Presentation) addNow(r *rendition, t time.Duration) {
+	if !p.addPending(r, r.nominal) {
+		return
+	}
+
+	r.last = r.samples[len(r.samples)-1]
+
+	if r.video {
+		// The keyframe that starts the next segment follows every picture
+		// before it in presentation order.
+		r.maxPTS = max(r.maxPTS, t)
+		t = r.maxPTS
+	}
+
+	r.complete = p.startsSegment(r, t+tickDuration(r.nominal, r.timescale))
+
+	if r.complete || r.partTicks+r.nominal > p.partLimit(r) {
+		p.flushPart(r)
+	}
+}
+
+// startsSegment reports whether r's next unit, due at t, will start the next
+// segment: an audio frame at or after the boundary; a picture on the
+// boundary, when the last segment was cut on its boundary too (the
+// transcoder puts keyframes there).
+func (p *Presentation) startsSegment(r *rendition, t time.Duration) bool {
+	if !r.video {
+		return t >= r.boundary-time.Microsecond
+	}
+
+	return r.onGrid && p.near(t, r.boundary)
+}
+
+// settle gives r's last sample, added lasting the nominal duration, its true
+// duration d now that the next unit's decode time shows it. A sample still in
+// the open part takes it (moving to a part of its own when it no longer fits
+// the part target); one already sent in a closed part keeps its bytes, and
+// the next part starts at the true decode time, so that a small gap or
+// overlap is all a variable rate costs, and the segment spans to it. A
+// rendition whose samples stray from the nominal duration by more than a
+// millisecond waits for the next unit, until it keeps the rate again for a
+// segment (steadied).
+func (p *Presentation) settle(r *rendition, d uint64) {
+	s := r.last
+	r.last = nil
+	nominal := uint64(s.Duration)
+
+	if d == nominal {
+		return
+	}
+
+	r.segTicks = r.segTicks - nominal + d
+
+	if n := len(r.samples); n > 0 && r.samples[n-1] == s {
+		s.Duration = uint32(d)
+		r.partTicks = r.partTicks - nominal + d
+
+		if n > 1 && r.partTicks > p.partLimit(r) {
+			r.samples = r.samples[:n-1]
+			r.partTicks -= d
+			p.flushPart(r)
+			r.samples = []*fmp4.Sample{s}
+			r.partTicks = d
+		}
+	} else if len(r.samples) == 0 {
+		r.partStart = r.pendingTS + d
+	}
+
+	if strays(r, d) {
+		r.nominal, r.steady = 0, 0
+		p.Log.Info("rendition strays from its nominal rate: parts wait for the next unit",
+			"rendition", r.name, "duration", tickDuration(d, r.timescale),
+			"nominal", tickDuration(nominal, r.timescale))
+	}
+}
+
+// strays reports whether a sample of d ticks is more than a millisecond off
+// r's rate.
+func strays(r *rendition, d uint64) bool {
+	return max(d, r.rate)-min(d, r.rate) > uint64(r.timescale)/1000
+}
+
+// steadied counts the units of a rendition that strayed from its rate which
+// keep it again, the last one lasting d ticks, and trusts the rate again
+// after a segment's worth of them in a row (a looped or spliced source jumps
+// once and goes on).
+func (p *Presentation) steadied(r *rendition, d uint64) {
+	if r.rate == 0 || r.nominal != 0 {
+		return
+	}
+
+	if strays(r, d) {
+		r.steady = 0
+
+		return
+	}
+
+	r.steady++
+	if uint64(r.steady)*r.rate >= ticks(p.SegmentDuration, r.timescale) {
+		r.nominal = r.rate
+		p.Log.Info("rendition keeps its nominal rate again: parts are listed with their "+
+			"last unit", "rendition", r.name)
+	}
+}
+
+// slack is how near a picture's time must be to a segment boundary to count
+// as on it: a millisecond, for the rounding of times to ticks and back.
+const slack = time.Millisecond
+
+// near reports whether t is on boundary, within the slack.
+func (p *Presentation) near(t, boundary time.Duration) bool {
+	return t >= boundary-slack && t < boundary+slack
 }
 
 // tolerance is how far before a boundary a keyframe still cuts there: the
@@ -391,6 +535,7 @@ func (p *Presentation) openSegment(r *rendition, dts uint64, t time.Duration) {
 	r.partTicks = 0
 	r.boundary = p.anchor + time.Duration(k)*p.SegmentDuration
 	r.waitKey = false
+	r.maxPTS = t
 
 	if r.inactive {
 		r.inactive = false
@@ -399,8 +544,9 @@ func (p *Presentation) openSegment(r *rendition, dts uint64, t time.Duration) {
 }
 
 // addPending appends r's pending unit to its open segment, in a new part
-// when it would carry the open one past the part target.
-func (p *Presentation) addPending(r *rendition, duration uint64) {
+// when it would carry the open one past the part target. It reports whether
+// the unit was taken.
+func (p *Presentation) addPending(r *rendition, duration uint64) bool {
 	if r.partTicks > 0 && r.partTicks+duration > p.partLimit(r) {
 		p.flushPart(r)
 	}
@@ -408,7 +554,11 @@ func (p *Presentation) addPending(r *rendition, duration uint64) {
 	err := r.addPending(duration)
 	if err != nil {
 		p.warn("unit dropped", "error", err)
+
+		return false
 	}
+
+	return true
 }
 
 // finish ends r's open segment with its pending unit lasting duration ticks
@@ -435,6 +585,7 @@ func (p *Presentation) finish(r *rendition, duration uint64) {
 func (p *Presentation) closeSegment(r *rendition) {
 	p.flushPart(r)
 	r.open = false
+	r.last = nil
 
 	duration := r.segTicks
 	if len(r.parts) == 0 || duration == 0 {

@@ -53,9 +53,12 @@ type rendition struct {
 	init      []byte
 	inits     map[string][]byte // init segments by session, after a Resume
 
-	// The segment being cut. Its last unit waits in pending until the next
-	// unit gives its duration. Samples gather in the open part; finished
-	// parts are appended to segData, which becomes the segment.
+	// The segment being cut. When the rendition's sample duration is not
+	// known (nominal zero), its last unit waits in pending until the next
+	// unit gives its duration; when it is, a unit is added at once lasting
+	// nominal ticks (last is its sample), and the next unit settles it.
+	// Samples gather in the open part; finished parts are appended to
+	// segData, which becomes the segment.
 	open      bool
 	samples   []*fmp4.Sample
 	size      int
@@ -67,7 +70,15 @@ type rendition struct {
 	partTicks uint64 // duration of the open part's samples
 	fragments uint32 // moof sequence numbers handed out
 	pending   *stream.Unit
-	pendingTS uint64
+	pendingTS uint64        // decode time of the last unit taken, in ticks
+	prevDTS   time.Duration // DTS of the last unit taken
+	rate      uint64        // the duration of every sample, in ticks; zero: unknown
+	nominal   uint64        // rate while the units keep it, else zero
+	steady    int           // units in a row at the rate, while nominal is zero
+	last      *fmp4.Sample  // the last unit's sample, added lasting nominal ticks
+	onGrid    bool          // the last segment was cut on its boundary
+	complete  bool          // the open segment's parts are out: the next unit starts one
+	maxPTS    time.Duration // the latest PTS in the open segment
 	lastDelta uint64
 	boundary  time.Duration // the next cut time
 	waitKey   bool          // drop pictures until a keyframe
@@ -125,6 +136,9 @@ func newRendition(name string, track *stream.Track) (*rendition, error) {
 
 	r.init = buf.Bytes()
 	r.waitKey = r.video
+	r.rate = r.nominalDuration()
+	r.nominal = r.rate
+	r.onGrid = true
 
 	return r, nil
 }
@@ -196,6 +210,23 @@ func (r *rendition) defaultDuration() uint64 {
 	}
 
 	return uint64(r.timescale / 25)
+}
+
+// nominalDuration returns the duration of every sample of a rendition made
+// at a constant rate, in ticks, or zero when it is not known: an AAC frame
+// lasts 1024 samples, and a picture of a track whose frame rate is set lasts
+// one frame. A rendition that turns out not to keep it waits for the next
+// unit (settle) until it keeps it again for a segment (steadied).
+func (r *rendition) nominalDuration() uint64 {
+	if !r.video {
+		return aacFrameSamples
+	}
+
+	if r.track.FrameRate > 0 {
+		return uint64(float64(r.timescale)/r.track.FrameRate + 0.5)
+	}
+
+	return 0
 }
 
 // addPending appends the pending unit to the open segment as a sample lasting

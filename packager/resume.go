@@ -154,6 +154,7 @@ func (r *rendition) resume(fresh *rendition) {
 	r.timescale = fresh.timescale
 	r.width, r.height, r.frameRate = fresh.width, fresh.height, fresh.frameRate
 	r.open, r.pending, r.samples, r.parts, r.segData = false, nil, nil, nil, nil
+	r.last, r.rate, r.nominal, r.onGrid = nil, fresh.rate, fresh.rate, true
 	r.waitKey = r.video
 	r.disc = len(r.segments) > 0
 	r.inactive = false

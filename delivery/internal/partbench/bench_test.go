@@ -390,9 +390,13 @@ func measure(partTarget time.Duration, parts []fetched, arrivals []arrival,
 
 		total := p.at.Sub(in)
 		enc := arrivals[first].at.Sub(in)
+		// The part lasts until the next picture, or, at the clip's end, its
+		// last picture lasts as long as the others.
 		duration := arrivals[last].pts - arrivals[first].pts
-		if last > first {
-			duration += duration / time.Duration(last-first) // the last picture's own
+		if last+1 < len(arrivals) {
+			duration = arrivals[last+1].pts - arrivals[first].pts
+		} else if last > first {
+			duration += duration / time.Duration(last-first)
 		}
 
 		r.frameToPart = append(r.frameToPart, total)
