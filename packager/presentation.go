@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -36,6 +37,11 @@ const (
 	// that a player that has just read a playlist can still fetch its first
 	// segments after the window has moved on.
 	extraKept = 4
+
+	// segmentSlack: a finished segment whose unused capacity is more than
+	// 1/segmentSlack of its size is copied to an exact fit before it is
+	// stored.
+	segmentSlack = 8
 
 	// targetFactor sets EXT-X-TARGETDURATION to this many segment durations.
 	// It stays 1 because players hold back a multiple of the target duration
@@ -595,6 +601,12 @@ func (p *Presentation) closeSegment(r *rendition) {
 	seq := r.nextSeq
 	data := r.segData
 	r.segData = nil
+
+	// The segment grew part by part, so up to half its capacity is unused;
+	// the store keeps it for the whole window, so it keeps an exact copy.
+	if cap(data)-len(data) > len(data)/segmentSlack {
+		data = slices.Clone(data)
+	}
 
 	err := p.Store.Put(p.segmentKey(r, seq), data)
 	if err != nil {

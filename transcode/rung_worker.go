@@ -11,8 +11,10 @@ import (
 	"github.com/onair/onair/ingest/stream"
 )
 
-// rungQueue is the number of decoded pictures a rung may have waiting.
-const rungQueue = 8
+// rungQueue is the number of decoded pictures a rung may have waiting. Each
+// one held keeps a decoded source picture alive (3 MB at 1080p), and encoders
+// copy what they need, so a short queue is enough to keep them busy.
+const rungQueue = 2
 
 // rungJob is one instruction to a rung worker.
 type rungJob struct {
@@ -48,8 +50,8 @@ type rungWorker struct {
 	inband   bool // keyframes carry the SPS and PPS
 	sps, pps []byte
 	sws      *astiav.SoftwareScaleContext
-	swsFrom  [3]int // width, height, pixel format the scaler was made for
-	scaled   *astiav.Frame
+	swsFrom  [4]int        // source width, height, pixel format; encoder's format
+	scaled   *astiav.Frame // the scaled picture; its buffer is reused
 	lastDTS  int64
 	hasDTS   bool
 
@@ -136,7 +138,6 @@ func (w *rungWorker) encode(job rungJob) error {
 		if err := w.scale(job.frame); err != nil {
 			return err
 		}
-		defer w.scaled.Unref()
 
 		pic = w.scaled
 	}
@@ -168,9 +169,10 @@ func (w *rungWorker) encode(job rungJob) error {
 
 // scale converts src to the rung's size and the encoder's format.
 func (w *rungWorker) scale(src *astiav.Frame) error {
-	from := [3]int{src.Width(), src.Height(), int(src.PixelFormat())}
+	from := [4]int{src.Width(), src.Height(), int(src.PixelFormat()), int(w.enc.PixelFormat())}
 	if w.sws == nil || from != w.swsFrom {
 		w.freeScaler()
+		w.scaled.Unref()
 
 		sws, err := astiav.CreateSoftwareScaleContext(src.Width(), src.Height(),
 			src.PixelFormat(), w.rung.Width, w.rung.Height, w.enc.PixelFormat(),
@@ -181,6 +183,14 @@ func (w *rungWorker) scale(src *astiav.Frame) error {
 		}
 
 		w.sws, w.swsFrom = sws, from
+	}
+
+	// The scaled picture's buffer is reused from one picture to the next
+	// unless the encoder still holds a reference to it: encoders copy what
+	// they keep, so a fresh buffer (a page-faulting allocation) every picture
+	// would only cost time.
+	if !writable(w.scaled) {
+		w.scaled.Unref()
 	}
 
 	if err := w.sws.ScaleFrame(src, w.scaled); err != nil {

@@ -24,6 +24,7 @@ import (
 	"syscall"
 
 	"github.com/onair/onair/internal/samples"
+	"github.com/onair/onair/transcode"
 )
 
 // defaultClip is the shared sample clip.
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // runChild is onair's side: it transcodes path and writes its report as JSON.
 func runChild(ctx context.Context, path string, stdout, stderr io.Writer) int {
+	transcode.SetMemoryDefaults()
+
 	level := slog.LevelWarn
 	if os.Getenv(verboseEnv) == "1" {
 		level = slog.LevelInfo

@@ -19,8 +19,11 @@ const (
 	// keeps it under half full, so the broadcast never drops the pipeline.
 	sourceQueue = 512
 
-	// pacePoll is how long the source waits before looking at the queue again.
-	pacePoll = time.Millisecond
+	// pacePoll is how long the source waits before looking at the queue
+	// again. Half a queue is seconds of media, so a short poll buys nothing
+	// and its wake-ups, which an ingest server does not have, would be
+	// counted against onair.
+	pacePoll = 20 * time.Millisecond
 )
 
 // onairReport is what the child process tells the parent about its run.

@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/onair/onair/transcode"
 )
 
 // shutdownTimeout bounds a clean stop after SIGINT or SIGTERM (SPEC §1).
@@ -25,6 +27,8 @@ func serve(args []string) int {
 		fmt.Fprintf(os.Stderr, "onair serve: %v\n", err)
 		return 2
 	}
+
+	transcode.SetMemoryDefaults()
 
 	log := newLogger(cfg)
 	n := &node{cfg: cfg, log: log}
