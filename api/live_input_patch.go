@@ -86,18 +86,8 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 // request with one bad field changes nothing. An empty body is an empty patch.
 func parsePatch(body []byte) (*liveInputPatch, error) {
 	p := &liveInputPatch{}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return p, nil
-	}
 
-	fields, err := objectFields(body, "body")
-	if err != nil {
-		return nil, err
-	}
-
-	for _, name := range sortedKeys(fields) {
-		raw := fields[name]
-
+	err := eachField(body, func(name string, raw json.RawMessage) (err error) {
 		switch name {
 		case "meta":
 			p.meta, err = parseMeta(raw)
@@ -114,9 +104,10 @@ func parsePatch(body []byte) (*liveInputPatch, error) {
 			err = badRequest("unknown field %.64q", name)
 		}
 
-		if err != nil {
-			return nil, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 
 	return p, nil
@@ -172,6 +163,27 @@ func objectFields(raw []byte, what string) (map[string]json.RawMessage, error) {
 	}
 
 	return fields, nil
+}
+
+// eachField validates body as a JSON object and calls field with each of its
+// fields, in name order, until one fails; an empty body has no fields.
+func eachField(body []byte, field func(name string, raw json.RawMessage) error) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+
+	fields, err := objectFields(body, "body")
+	if err != nil {
+		return err
+	}
+
+	for _, name := range sortedKeys(fields) {
+		if err := field(name, fields[name]); err != nil {
+			return err
+		}
+	}
+
+	return nil
 }
 
 func sortedKeys(m map[string]json.RawMessage) []string {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 
 	"github.com/onair/onair/restream/destination"
@@ -125,18 +126,8 @@ type outputUpdate struct {
 
 func parseOutputUpdate(body []byte) (*outputUpdate, error) {
 	p := &outputUpdate{}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return p, nil
-	}
 
-	fields, err := objectFields(body, "body")
-	if err != nil {
-		return nil, err
-	}
-
-	for _, name := range sortedKeys(fields) {
-		raw := fields[name]
-
+	err := eachField(body, func(name string, raw json.RawMessage) (err error) {
 		switch name {
 		case "enabled":
 			p.enabled, err = decodeField[bool](raw, name, "a boolean")
@@ -150,9 +141,10 @@ func parseOutputUpdate(body []byte) (*outputUpdate, error) {
 			err = badRequest("unknown field %.64q; only enabled can change", name)
 		}
 
-		if err != nil {
-			return nil, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 
 	return p, nil

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -27,18 +26,8 @@ type videoPatch struct {
 // parseVideoPatch validates a whole body before anything is applied.
 func parseVideoPatch(body []byte) (*videoPatch, error) {
 	p := &videoPatch{}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return p, nil
-	}
 
-	fields, err := objectFields(body, "body")
-	if err != nil {
-		return nil, err
-	}
-
-	for _, name := range sortedKeys(fields) {
-		raw := fields[name]
-
+	err := eachField(body, func(name string, raw json.RawMessage) (err error) {
 		switch name {
 		case "meta":
 			p.meta, err = parseMeta(raw)
@@ -55,9 +44,10 @@ func parseVideoPatch(body []byte) (*videoPatch, error) {
 			err = badRequest("unknown field %.64q", name)
 		}
 
-		if err != nil {
-			return nil, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 
 	return p, nil
