@@ -71,6 +71,10 @@ type session struct {
 	// ended ends the presentation and the recording once, shared by the
 	// sessions of the publishers that continued it.
 	ended *sync.Once
+
+	// settled is closed once the pipeline is done and the presentation is
+	// waiting for its publisher or has ended.
+	settled chan struct{}
 }
 
 // Start resets states left by a process that did not stop cleanly.
@@ -209,6 +213,7 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 	}
 
 	log := in.log.With("input", uid)
+	in.settlePrevious(uid, log)
 	prev := in.takeOver(uid)
 	sink := &resumingSink{presentation: &packager.Presentation{
 		Log: log.With("component", "packager")}}
@@ -251,7 +256,7 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 	}
 
 	s := &session{broadcast: b, pipeline: pipe, presentation: pres, rec: rec,
-		ended: &sync.Once{}}
+		ended: &sync.Once{}, settled: make(chan struct{})}
 	if prev != nil {
 		s.ended = prev.ended
 	}
@@ -289,6 +294,7 @@ func (in *inputs) started(uid string, b *stream.Broadcast, p *stream.Publisher) 
 		}
 
 		in.await(uid, s)
+		close(s.settled)
 	}()
 }
 

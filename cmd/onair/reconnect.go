@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/onair/onair/ingest/stream"
@@ -90,6 +91,33 @@ func (in *inputs) await(uid string, s *session) {
 	in.setStatus(uid, store.StateReconnecting, reason)
 	in.log.Info("waiting for the publisher to come back", "component", "inputs", "input", uid,
 		"window", window)
+}
+
+// settlePrevious waits, before a new broadcast of the input starts, until
+// the previous one is paused for its publisher or ended. A pipeline still
+// working through the backlog of a publisher that left is cut short (the
+// pictures it had not encoded yet are dropped), so that the returning
+// publisher continues the same presentation and video rather than starting
+// a second one beside it.
+func (in *inputs) settlePrevious(uid string, log *slog.Logger) {
+	in.mu.Lock()
+	s := in.sessions[uid]
+	in.mu.Unlock()
+
+	if s == nil || s.settled == nil {
+		return
+	}
+
+	select {
+	case <-s.settled:
+		return
+	default:
+	}
+
+	log.Info("publisher back before the last broadcast was transcoded to its end; "+
+		"the rest of it is dropped", "component", "inputs")
+	s.pipeline.Close()
+	<-s.settled
 }
 
 // takeOver returns the session of the input whose publisher left within its

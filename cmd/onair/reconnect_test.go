@@ -130,3 +130,41 @@ func checkContinued(t *testing.T, n *testNode, input string) {
 		t.Errorf("MPD after a reconnect, want two periods:\n%s", mpd)
 	}
 }
+
+// TestReconnectWhileTranscoding has the publisher come back while the
+// transcoder is still working through what the first one sent faster than
+// real time: the backlog is dropped and the broadcast and its video continue,
+// as within the window, instead of a second broadcast starting beside it.
+func TestReconnectWhileTranscoding(t *testing.T) {
+	n := startNode(t)
+	li := n.createInput(t)
+
+	body := map[string]any{"recording": map[string]any{"timeoutSeconds": 12}}
+	if code := n.call(t, "PUT", "/stream/live_inputs/"+li.UID, body, nil); code != 200 {
+		t.Fatalf("PUT timeoutSeconds: %d", code)
+	}
+
+	// Without -re, 20 s of media arrive in about a second, and the ladder
+	// takes seconds more to encode them.
+	first := startFFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=20",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=20",
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-c:a", "aac", "-f", "flv",
+		n.rtmp+li.RTMP.StreamKey)
+	if err := first.wait(t); err != nil {
+		t.Fatalf("publisher: %v\n%s", err, first.out.String())
+	}
+
+	if st := n.input(t, li.UID).state(); st != "connected" {
+		t.Skipf("the transcoder caught up before the publisher came back (state %q): "+
+			"nothing to test on this machine", st)
+	}
+
+	n.publish(t, li, 4)
+
+	list := n.videos(t, li.UID)
+	if len(list) != 1 {
+		t.Fatalf("videos after the publisher came back during transcoding: %+v", list)
+	}
+
+	checkContinued(t, n, li.UID)
+}
