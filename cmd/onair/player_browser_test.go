@@ -101,7 +101,7 @@ func browserTools(t *testing.T) (node, chromium string) {
 // TestBrowserPlayersThroughEdge plays a live broadcast in headless Chromium
 // with hls.js (LL-HLS) and dash.js, both through onair edge, from a page on
 // another loopback port: playback starts, currentTime advances for 20 s in a
-// row without a stall (within 45 s) and no request fails, and when the page's download rate is
+// row without a stall (within 75 s) and no request fails, and when the page's download rate is
 // capped to the lower rung's bandwidth (DevTools
 // Network.emulateNetworkConditions) each player's ABR moves to the other
 // rung.
@@ -122,7 +122,7 @@ func TestBrowserPlayersThroughEdge(t *testing.T) {
 
 	capBps := rungCap(t, mv)
 	results := runPlayers(t, node, chromium, "--hls", master, "--dash", base+"video.mpd",
-		"--play", "20", "--play-max", "45", "--cap-bps", strconv.Itoa(capBps), "--hls-sync", strconv.Itoa(hlsSync),
+		"--play", "20", "--play-max", "75", "--cap-bps", strconv.Itoa(capBps), "--hls-sync", strconv.Itoa(hlsSync),
 		"--warmup", strconv.Itoa(warmup))
 
 	for _, name := range []string{"hls", "dash"} {
