@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -269,17 +268,25 @@ func (s *Server) tokenClaims(w http.ResponseWriter, r *http.Request,
 
 	var req tokenRequest
 
-	if len(body) > 0 {
-		if _, err := objectFields(body, "body"); err != nil {
-			return nil, err
+	err = eachField(body, func(name string, raw json.RawMessage) (err error) {
+		switch name {
+		case "exp":
+			req.Exp, err = decodeField[int64](raw, name, "a Unix time in seconds")
+		case "nbf":
+			req.Nbf, err = decodeField[int64](raw, name, "a Unix time in seconds")
+		case "accessRules":
+			if json.Unmarshal(raw, &req.AccessRules) != nil {
+				err = badRequest("field accessRules must be an array of rule objects " +
+					"with type, action and, by type, ip or country")
+			}
+		default:
+			err = badRequest("unknown field %.64q", name)
 		}
 
-		d := json.NewDecoder(bytes.NewReader(body))
-		d.DisallowUnknownFields()
-
-		if err := d.Decode(&req); err != nil {
-			return nil, badRequest("body: %v", err)
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 
 	now := time.Now()

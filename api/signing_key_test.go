@@ -106,6 +106,8 @@ func TestToken(t *testing.T) {
 		{"bad range", tokenPath, "POST",
 			`{"accessRules": [{"type": "ip.src", "action": "allow", "ip": ["10.0.0.0/99"]}]}`, 400},
 		{"not an object", tokenPath, "POST", `[]`, 400},
+		{"exp a string", tokenPath, "POST", `{"exp": "x"}`, 400},
+		{"rules not an array", tokenPath, "POST", `{"accessRules": {"type": "any"}}`, 400},
 		{"unknown uid", streamPath + "/" + strings.Repeat("0", 32) + "/token", "POST", "", 404},
 		{"GET", tokenPath, "GET", "", 405},
 		{"other action", streamPath + "/" + uid + "/nope", "POST", "", 404},
@@ -113,8 +115,14 @@ func TestToken(t *testing.T) {
 
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			if r := f.do(tc.method, tc.path, tc.body, testToken); r.status != tc.want {
+			r := f.do(tc.method, tc.path, tc.body, testToken)
+			if r.status != tc.want {
 				t.Errorf("status %d, want %d: %s", r.status, tc.want, r.raw)
+			}
+
+			// Errors speak of fields, not of Go types.
+			if strings.Contains(string(r.raw), "Go struct") {
+				t.Errorf("error names Go internals: %s", r.raw)
 			}
 		})
 	}

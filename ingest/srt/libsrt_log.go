@@ -29,8 +29,12 @@ func routeLibsrtLog(log *slog.Logger) {
 				return
 			}
 
+			// libsrt's errors are about one connection (a bad handshake, a
+			// passphrase that does not match) and anyone who reaches the
+			// port can cause them: they are warnings for onair. Only its
+			// critical lines are errors of the process.
 			msg = strings.TrimSpace(msg)
-			if level <= srtgo.SrtLogLevelErr {
+			if level < srtgo.SrtLogLevelErr {
 				l.Error(msg, "area", area)
 			} else {
 				l.Warn(msg, "area", area)
