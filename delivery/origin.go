@@ -314,11 +314,15 @@ func (h *handler) lifecycle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	body := h.lifecycleOf(id)
+	answerJSON(w, r, h.lifecycleOf(id), "lifecycle")
+}
 
-	data, err := json.Marshal(body)
+// answerJSON writes v as a JSON answer that caches must revalidate; what
+// names v in the error if it cannot be encoded.
+func answerJSON(w http.ResponseWriter, r *http.Request, v any, what string) {
+	data, err := json.Marshal(v)
 	if err != nil {
-		fail(w, http.StatusInternalServerError, "cannot encode lifecycle")
+		fail(w, http.StatusInternalServerError, "cannot encode "+what)
 
 		return
 	}

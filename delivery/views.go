@@ -1,8 +1,6 @@
 package delivery
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -56,23 +54,7 @@ func (h *handler) views(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	data, err := json.Marshal(viewsBody{LiveViewers: h.viewing.LiveViewers(uid)})
-	if err != nil {
-		fail(w, http.StatusInternalServerError, "cannot encode views")
-
-		return
-	}
-
-	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Cache-Control", "no-cache")
-	hdr.Set("Content-Length", fmt.Sprint(len(data)))
-
-	if r.Method == http.MethodHead {
-		return
-	}
-
-	w.Write(data)
+	answerJSON(w, r, viewsBody{LiveViewers: h.viewing.LiveViewers(uid)}, "views")
 }
 
 // record counts a manifest, segment or part request served, unless an edge
