@@ -10,9 +10,15 @@ const (
 	// defaultLowLag is the lag below which there is room to spare.
 	defaultLowLag = 300 * time.Millisecond
 
-	// defaultUpAfter is how many observations in a row above HighLag raise
-	// the level.
-	defaultUpAfter = 3
+	// defaultUpAfter is how many observations in a row above HighLag, with
+	// the lag not falling, raise the level.
+	defaultUpAfter = 2
+
+	// catchingUp is how much a lag above HighLag must have fallen since the
+	// last observation for the pipeline to count as catching up: then the
+	// level stays, since a faster preset chosen a moment ago is still
+	// draining the backlog, and raising it again would overshoot.
+	catchingUp = 100 * time.Millisecond
 
 	// defaultDownAfter is how many observations in a row below LowLag lower
 	// it: much longer than UpAfter, so that levels do not flap.
@@ -37,6 +43,7 @@ type Controller struct {
 
 	level       int
 	over, under int
+	last        time.Duration // the previous observation
 }
 
 // MaxLevel returns the highest level: fastest preset, one rung left.
@@ -50,7 +57,8 @@ func (c *Controller) Level() int {
 }
 
 // Observe records the worst lag of the active rungs and returns the level,
-// and whether it changed.
+// and whether it changed. A lag above HighLag that is falling fast enough
+// counts as catching up, not as falling behind.
 func (c *Controller) Observe(lag time.Duration) (level int, changed bool) {
 	high, low := c.HighLag, c.LowLag
 	if high <= 0 {
@@ -61,7 +69,12 @@ func (c *Controller) Observe(lag time.Duration) (level int, changed bool) {
 		low = defaultLowLag
 	}
 
+	last := c.last
+	c.last = lag
+
 	switch {
+	case lag > high && lag < last-catchingUp:
+		c.over, c.under = 0, 0
 	case lag > high:
 		c.over++
 		c.under = 0

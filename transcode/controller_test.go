@@ -57,6 +57,19 @@ func TestControllerSteps(t *testing.T) {
 			},
 		},
 		{
+			// A backlog draining after a step down keeps its level; one that
+			// stops draining raises it again.
+			name:  "a falling lag is catching up",
+			rungs: 2,
+			steps: []step{
+				{lag: high * 4, times: 3, level: 1, preset: "superfast"},
+				{lag: high * 3, times: 1, level: 1, preset: "superfast"},
+				{lag: high * 2, times: 1, level: 1, preset: "superfast"},
+				{lag: high*2 - catchingUp/2, times: 1, level: 1, preset: "superfast"},
+				{lag: high*2 - catchingUp/2, times: 2, level: 2, preset: "ultrafast"},
+			},
+		},
+		{
 			name:  "one rung: presets only",
 			rungs: 1,
 			steps: []step{

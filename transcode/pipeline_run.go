@@ -39,7 +39,13 @@ func (p *Pipeline) handle(u *stream.Unit) {
 		}
 	}()
 
-	arrival := p.now()
+	// The lag is counted from the unit's arrival at the hub, not from this
+	// read: units waiting in the reader's queue, behind a busy dispatcher,
+	// are exactly the backlog the controller must see.
+	arrival := u.Received
+	if arrival.IsZero() {
+		arrival = p.now()
+	}
 
 	if !p.started {
 		if p.videoSrc != nil && (u.Track != p.videoSrc || !u.Key) {

@@ -25,7 +25,7 @@ type RungStatus struct {
 	Active  bool   `json:"active"`  // being encoded; false when dropped to keep up
 	Frames  int64  `json:"frames"`  // pictures encoded
 
-	// Lag is from a unit's arrival to its picture encoded.
+	// Lag is from a unit's arrival at the hub to its picture encoded.
 	Lag time.Duration `json:"-"`
 
 	// LagMillis is Lag in milliseconds, for JSON.

@@ -3,6 +3,7 @@ package stream
 import (
 	"log/slog"
 	"sync"
+	"time"
 )
 
 // Limits of the keyframe cache a Broadcast keeps for readers that join late.
@@ -54,8 +55,13 @@ func (b *Broadcast) Tracks() []*Track {
 	return b.tracks
 }
 
-// Write hands a unit to every reader. The unit must not be modified afterwards.
+// Write hands a unit to every reader, stamping its Received time when the
+// producer left it zero. The unit must not be modified afterwards.
 func (b *Broadcast) Write(u *Unit) {
+	if u.Received.IsZero() {
+		u.Received = time.Now()
+	}
+
 	b.mu.Lock()
 	defer b.mu.Unlock()
 

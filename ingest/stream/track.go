@@ -124,6 +124,10 @@ type Unit struct {
 	// Payload holds one raw audio frame: AAC without ADTS header, one Opus
 	// packet (audio tracks).
 	Payload []byte
+
+	// Received is when the unit reached the hub: Broadcast.Write sets it
+	// unless the producer did. Readers measure how far behind they are from it.
+	Received time.Time
 }
 
 // Size returns the number of media bytes the unit carries.
