@@ -23,6 +23,10 @@ const (
 	// defaultDownAfter is how many observations in a row below LowLag lower
 	// it: much longer than UpAfter, so that levels do not flap.
 	defaultDownAfter = 20
+
+	// maxBackoff bounds how many times DownAfter a level must wait before
+	// trying the better level again, after such tries failed.
+	maxBackoff = 16
 )
 
 // presets are the libx264 presets a rung steps through, from the best.
@@ -44,6 +48,13 @@ type Controller struct {
 	level       int
 	over, under int
 	last        time.Duration // the previous observation
+
+	// A machine that cannot hold the better level would otherwise fall
+	// behind again every DownAfter observations: each try that fails
+	// (raised again soon after lowering) doubles the wait before the next.
+	seen      int // observations so far
+	loweredAt int // seen when the level was last lowered
+	backoff   int // DownAfter multiplier, 1 to maxBackoff
 }
 
 // MaxLevel returns the highest level: fastest preset, one rung left.
@@ -58,7 +69,8 @@ func (c *Controller) Level() int {
 
 // Observe records the worst lag of the active rungs and returns the level,
 // and whether it changed. A lag above HighLag that is falling fast enough
-// counts as catching up, not as falling behind.
+// counts as catching up, not as falling behind. A better level that did not
+// hold is tried again only after twice as long as the time before.
 func (c *Controller) Observe(lag time.Duration) (level int, changed bool) {
 	high, low := c.HighLag, c.LowLag
 	if high <= 0 {
@@ -71,6 +83,9 @@ func (c *Controller) Observe(lag time.Duration) (level int, changed bool) {
 
 	last := c.last
 	c.last = lag
+	c.seen++
+	c.backoff = max(c.backoff, 1)
+	downAfter := orDefault(c.DownAfter, defaultDownAfter)
 
 	switch {
 	case lag > high && lag < last-catchingUp:
@@ -87,13 +102,20 @@ func (c *Controller) Observe(lag time.Duration) (level int, changed bool) {
 
 	switch {
 	case c.over >= orDefault(c.UpAfter, defaultUpAfter) && c.level < c.MaxLevel():
+		if c.loweredAt > 0 && c.seen-c.loweredAt <= 2*downAfter {
+			c.backoff = min(c.backoff*2, maxBackoff)
+		} else {
+			c.backoff = 1
+		}
+
 		c.level++
 		c.over = 0
 
 		return c.level, true
-	case c.under >= orDefault(c.DownAfter, defaultDownAfter) && c.level > 0:
+	case c.under >= downAfter*c.backoff && c.level > 0:
 		c.level--
 		c.under = 0
+		c.loweredAt = c.seen
 
 		return c.level, true
 	}

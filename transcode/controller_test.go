@@ -70,6 +70,25 @@ func TestControllerSteps(t *testing.T) {
 			},
 		},
 		{
+			// Each better level that does not hold doubles the wait before
+			// the next try; one that held resets it.
+			name:  "failed tries back off",
+			rungs: 2,
+			steps: []step{
+				{lag: high * 2, times: 3, level: 1, preset: "superfast"},
+				{lag: low / 2, times: 5, level: 0, preset: "veryfast"},
+				{lag: high * 2, times: 3, level: 1, preset: "superfast"},
+				{lag: low / 2, times: 9, level: 1, preset: "superfast"},
+				{lag: low / 2, times: 1, level: 0, preset: "veryfast"},
+				{lag: high * 2, times: 3, level: 1, preset: "superfast"},
+				{lag: low / 2, times: 19, level: 1, preset: "superfast"},
+				{lag: low / 2, times: 1, level: 0, preset: "veryfast"},
+				{lag: low / 2, times: 30, level: 0, preset: "veryfast"},
+				{lag: high * 2, times: 3, level: 1, preset: "superfast"},
+				{lag: low / 2, times: 5, level: 0, preset: "veryfast"},
+			},
+		},
+		{
 			name:  "one rung: presets only",
 			rungs: 1,
 			steps: []step{
