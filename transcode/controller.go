@@ -24,6 +24,11 @@ const (
 	// it: much longer than UpAfter, so that levels do not flap.
 	defaultDownAfter = 20
 
+	// defaultSettle is how many observations after raising the level do not
+	// count as falling behind: the new level applies at the next segment
+	// boundary and needs a moment to drain the backlog.
+	defaultSettle = 3
+
 	// maxBackoff bounds how many times DownAfter a level must wait before
 	// trying the better level again, after such tries failed.
 	maxBackoff = 16
@@ -45,6 +50,10 @@ type Controller struct {
 	HighLag, LowLag    time.Duration
 	UpAfter, DownAfter int
 
+	// Settle is how many observations after a raise a lag above HighLag is
+	// not counted; negative means none.
+	Settle int
+
 	level       int
 	over, under int
 	last        time.Duration // the previous observation
@@ -52,6 +61,7 @@ type Controller struct {
 	// A machine that cannot hold the better level would otherwise fall
 	// behind again every DownAfter observations: each try that fails
 	// (raised again soon after lowering) doubles the wait before the next.
+	settle    int // observations left to settle after a raise
 	seen      int // observations so far
 	loweredAt int // seen when the level was last lowered
 	backoff   int // DownAfter multiplier, 1 to maxBackoff
@@ -84,11 +94,17 @@ func (c *Controller) Observe(lag time.Duration) (level int, changed bool) {
 	last := c.last
 	c.last = lag
 	c.seen++
+
+	settling := c.settle > 0
+	if settling {
+		c.settle--
+	}
+
 	c.backoff = max(c.backoff, 1)
 	downAfter := orDefault(c.DownAfter, defaultDownAfter)
 
 	switch {
-	case lag > high && lag < last-catchingUp:
+	case lag > high && (settling || lag < last-catchingUp):
 		c.over, c.under = 0, 0
 	case lag > high:
 		c.over++
@@ -110,6 +126,10 @@ func (c *Controller) Observe(lag time.Duration) (level int, changed bool) {
 
 		c.level++
 		c.over = 0
+		c.settle = c.Settle
+		if c.Settle == 0 {
+			c.settle = defaultSettle
+		}
 
 		return c.level, true
 	case c.under >= downAfter*c.backoff && c.level > 0:

@@ -32,9 +32,11 @@ func TestControllerSteps(t *testing.T) {
 				{lag: low / 2, times: 10, level: 0, preset: "veryfast"},
 				{lag: high * 2, times: 2, level: 0, preset: "veryfast"},
 				{lag: high * 2, times: 1, level: 1, preset: "superfast"},
-				{lag: high * 2, times: 3, level: 2, preset: "ultrafast"},
-				{lag: high * 2, times: 3, level: 3, preset: "ultrafast", dropped: 1},
-				{lag: high * 2, times: 3, level: 4, preset: "ultrafast", dropped: 2},
+				// three observations to settle, then three over
+				{lag: high * 2, times: 5, level: 1, preset: "superfast"},
+				{lag: high * 2, times: 1, level: 2, preset: "ultrafast"},
+				{lag: high * 2, times: 6, level: 3, preset: "ultrafast", dropped: 1},
+				{lag: high * 2, times: 6, level: 4, preset: "ultrafast", dropped: 2},
 				// never drops the last rung
 				{lag: high * 2, times: 30, level: 4, preset: "ultrafast", dropped: 2},
 				// in between: no change either way
@@ -63,10 +65,11 @@ func TestControllerSteps(t *testing.T) {
 			rungs: 2,
 			steps: []step{
 				{lag: high * 4, times: 3, level: 1, preset: "superfast"},
+				{lag: high * 4, times: 3, level: 1, preset: "superfast"}, // settling
 				{lag: high * 3, times: 1, level: 1, preset: "superfast"},
 				{lag: high * 2, times: 1, level: 1, preset: "superfast"},
-				{lag: high*2 - catchingUp/2, times: 1, level: 1, preset: "superfast"},
-				{lag: high*2 - catchingUp/2, times: 2, level: 2, preset: "ultrafast"},
+				{lag: high*2 - catchingUp/2, times: 2, level: 1, preset: "superfast"},
+				{lag: high*2 - catchingUp/2, times: 1, level: 2, preset: "ultrafast"},
 			},
 		},
 		{

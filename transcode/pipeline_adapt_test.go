@@ -43,7 +43,7 @@ func TestPipelineAdapts(t *testing.T) {
 			obs := 0
 			p := &Pipeline{
 				Reader: reader, Sink: sink, Log: testLog(t), Threads: 2,
-				Controller: Controller{UpAfter: 1, DownAfter: 2},
+				Controller: Controller{UpAfter: 1, DownAfter: 2, Settle: -1},
 				lagProbe: func() time.Duration {
 					obs++
 					if obs <= len(tt.lags) {

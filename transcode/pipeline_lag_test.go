@@ -97,9 +97,10 @@ func TestPipelineStepsDownWhenBehind(t *testing.T) {
 		t.Errorf("top rung keyframes %v", keys)
 	}
 
+	// A faster preset is enough here: dropping a rung would be overshooting.
 	for _, r := range st.Rungs {
-		if r.Active && r.Preset == presets[0] {
-			t.Errorf("rung %s still at %s at level %d", r.Name, r.Preset, st.Level)
+		if !r.Active || r.Preset == presets[0] {
+			t.Errorf("rung %s at level %d: active %v, preset %s", r.Name, st.Level, r.Active, r.Preset)
 		}
 	}
 }
