@@ -117,3 +117,12 @@ func (l *ingestListeners) close() {
 func (l *ingestListeners) rtmpsPort() int {
 	return portOf(l.rtmpsLn)
 }
+
+// srtString is the SRT address for the startup line, "off" when disabled.
+func (l *ingestListeners) srtString() string {
+	if l.srt == nil {
+		return "off"
+	}
+
+	return l.srt.Address + " (udp)"
+}

@@ -247,6 +247,7 @@ func (n *node) listen() error {
 	}()
 
 	n.log.Info("listening", "http", n.httpLn.Addr().String(), "rtmp", addrString(n.rtmpLn),
+		"rtmps", addrString(n.ingest.rtmpsLn), "srt", n.ingest.srtString(),
 		"public_url", n.cfg.PublicURL)
 
 	return nil
