@@ -114,22 +114,30 @@ func (c *conn) publish(hub *stream.Hub) error {
 	close(c.done)
 	watch.Wait()
 
-	reason := c.cause()
+	reason, ended := c.cause(), false
 	switch {
 	case reason != nil:
-	case errors.Is(err, io.EOF):
-		reason = fmt.Errorf("%w: peer closed the connection", ErrConnectionLost)
 	case !ps.started:
 		reason = errNoTracks
+	case errors.Is(err, io.EOF) || time.Since(d.pr.last) < closedWithin:
+		// libsrt reports the caller's own close (its shutdown message) as a
+		// broken connection, just like a link that timed out; but a link
+		// only times out after seconds without data.
+		reason, ended = errPublisherEnded, true
 	default:
-		reason = fmt.Errorf("%w: %w", ErrConnectionLost, err)
+		reason = fmt.Errorf("%w after %s without data: %w", ErrConnectionLost,
+			time.Since(d.pr.last).Round(time.Second), err)
 	}
 
 	if d.errs > 0 || d.pr.skipped > 0 {
 		c.log.Warn("mpeg-ts errors", "packets_dropped", d.errs, "bytes_skipped", d.pr.skipped)
 	}
 
-	pub.End(reason)
+	if ended {
+		pub.End(nil)
+	} else {
+		pub.End(reason)
+	}
 
 	return reason
 }

@@ -1,6 +1,9 @@
 package srt
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // ErrServerClosed is the reason given to publishers cut off by Server.Close.
 var ErrServerClosed = errors.New("srt server closed")
@@ -24,3 +27,11 @@ var errBadMode = errors.New("stream id mode is not publish or request")
 
 // errNoTracks ends a publication whose programme has no track onair carries.
 var errNoTracks = errors.New("mpeg-ts programme has no supported track")
+
+// errPublisherEnded is why a connection closed when its caller closed it.
+var errPublisherEnded = errors.New("publisher ended the stream")
+
+// closedWithin is how soon after its last data a connection must break to
+// count as closed by its caller: libsrt declares a silent link broken only
+// after its peer idle timeout (5 s by default).
+const closedWithin = 2500 * time.Millisecond

@@ -3,6 +3,7 @@ package srt
 import (
 	"errors"
 	"io"
+	"time"
 )
 
 // tsPacketSize is the size of an MPEG-TS packet (ISO/IEC 13818-1, 2.4.3.2).
@@ -20,10 +21,11 @@ const maxMessageSize = 1500
 // when the stream lost alignment.
 type packetReader struct {
 	r       io.Reader
-	msg     []byte // current message
-	pos     int    // read position in msg
-	skipped int    // bytes skipped to realign, for the caller's counters
-	fatal   error  // the source's error other than io.EOF, which astits hides
+	msg     []byte    // current message
+	pos     int       // read position in msg
+	skipped int       // bytes skipped to realign, for the caller's counters
+	fatal   error     // the source's error other than io.EOF, which astits hides
+	last    time.Time // when the last message arrived
 }
 
 func newPacketReader(r io.Reader) *packetReader {
@@ -36,6 +38,10 @@ func (p *packetReader) fill() error {
 		n, err := p.r.Read(p.msg[:cap(p.msg)])
 		p.msg = p.msg[:n]
 		p.pos = 0
+
+		if n > 0 {
+			p.last = time.Now()
+		}
 
 		if n == 0 && err != nil {
 			if !errors.Is(err, io.EOF) {

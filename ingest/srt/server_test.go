@@ -1,7 +1,9 @@
 package srt
 
 import (
+	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,7 +57,36 @@ func TestPublishWithFFmpeg(t *testing.T) {
 
 			waitEnded(t, rec)
 			checkRecording(t, rec)
+
+			if _, _, ends := rec.snapshot(); !errors.Is(ends[0], stream.ErrEnded) {
+				t.Errorf("broadcast ended with %v, want %v", ends[0], stream.ErrEnded)
+			}
 		})
+	}
+}
+
+// TestLostPublisher kills a publisher, so that it never closes its
+// connection: the broadcast ends when libsrt gives up on the silent link, as
+// a lost connection, not as the publisher's own end.
+func TestLostPublisher(t *testing.T) {
+	in, rec := newTestInput("in1", "")
+	dir := &testDirectory{publish: map[string]*testInput{"pub-id": in}}
+	_, addr, tl := startServer(t, dir)
+
+	out, err := runFFmpeg(t, 3*time.Second, publishArgs(srtURL(addr, ""), "pub-id", 20)...)
+	if err == nil {
+		t.Fatalf("ffmpeg finished a 20 s publication within 3 s: %s", out)
+	}
+
+	waitEnded(t, rec)
+
+	_, _, ends := rec.snapshot()
+	if !errors.Is(ends[0], ErrConnectionLost) {
+		t.Errorf("broadcast ended with %v, want %v", ends[0], ErrConnectionLost)
+	}
+
+	if !strings.Contains(tl.String(), "without data") {
+		t.Errorf("no line says how long the link was silent:\n%s", tl.String())
 	}
 }
 
