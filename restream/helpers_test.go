@@ -28,7 +28,9 @@ import (
 )
 
 // clipPath is the clip the tests publish: the shared sample, or a small
-// generated stand-in when it is missing.
+// generated stand-in when it is missing, lossless so that its 1.7 Mb/s fill a
+// stalled destination's socket buffers (4 MB here) within seconds, as the
+// sample's 2.4 Mb/s do.
 var clipPath = samples.Path("bbb-720p24-10s.mp4")
 
 // waitLimit bounds every wait on a condition.
@@ -52,7 +54,7 @@ func TestMain(m *testing.M) {
 		out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi",
 			"-i", "testsrc2=size=320x240:rate=24", "-f", "lavfi", "-i",
 			"sine=frequency=440:sample_rate=44100", "-t", "10", "-c:v", "libx264",
-			"-preset", "ultrafast", "-g", "48", "-c:a", "aac", clipPath).CombinedOutput()
+			"-preset", "ultrafast", "-qp", "0", "-g", "48", "-c:a", "aac", clipPath).CombinedOutput()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "generating the test clip: %v: %s\n", err, out)
 

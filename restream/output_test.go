@@ -339,7 +339,9 @@ func TestSlowDestinationDropsToKeyframe(t *testing.T) {
 			Enabled: true})
 	m := newManager(t, cfg, 32)
 	src := startSource(t, m)
-	src.publish(t, 2)
+	// Long enough to outlast every wait: the kernel takes megabytes before
+	// the stalled connection blocks.
+	src.publish(t, 8)
 
 	b := src.current(t)
 	hls := newCounter(b, "transcode", 512)
