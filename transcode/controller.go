@@ -57,11 +57,11 @@ type Controller struct {
 	level       int
 	over, under int
 	last        time.Duration // the previous observation
+	settle      int           // observations left to settle after a raise
 
 	// A machine that cannot hold the better level would otherwise fall
 	// behind again every DownAfter observations: each try that fails
 	// (raised again soon after lowering) doubles the wait before the next.
-	settle    int // observations left to settle after a raise
 	seen      int // observations so far
 	loweredAt int // seen when the level was last lowered
 	backoff   int // DownAfter multiplier, 1 to maxBackoff
