@@ -82,7 +82,7 @@ func (c *conn) shutdown(reason error) {
 // OnServe is called once the handshake is done.
 func (c *conn) OnServe(rc *gortmp.Conn) {
 	c.rc = rc
-	c.log.Info("opened")
+	c.log.Debug("opened")
 }
 
 // OnConnect accepts the connect command for the live application only.

@@ -74,7 +74,7 @@ func (c *conn) run() {
 	}
 
 	c.log = c.log.With("input", a.hub.InputUID)
-	c.log.Info("opened", "mode", a.mode)
+	c.log.Debug("opened", "mode", a.mode)
 
 	if a.mode == modePublish {
 		err = c.publish(a.hub)
