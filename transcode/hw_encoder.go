@@ -192,37 +192,12 @@ func (e *hwEncoder) ParameterSets() (sps, pps []byte) {
 
 // Encode implements VideoEncoder.
 func (e *hwEncoder) Encode(f *astiav.Frame, key bool) ([]Picture, error) {
-	if f != nil {
-		f.SetPictureType(astiav.PictureTypeNone)
-		if key {
-			f.SetPictureType(astiav.PictureTypeI)
-		}
+	pics, err := encodePictures(e.cc, e.pkt, f, key)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", e.backend.encoder, err)
 	}
 
-	if err := e.cc.SendFrame(f); err != nil {
-		return nil, fmt.Errorf("%s: sending frame: %w", e.backend.encoder, err)
-	}
-
-	var out []Picture
-	for {
-		err := e.cc.ReceivePacket(e.pkt)
-		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
-			return out, nil
-		}
-
-		if err != nil {
-			return out, fmt.Errorf("%s: receiving packet: %w", e.backend.encoder, err)
-		}
-
-		p, err := picture(e.pkt)
-		e.pkt.Unref()
-
-		if err != nil {
-			return out, err
-		}
-
-		out = append(out, p)
-	}
+	return pics, err
 }
 
 // Close implements VideoEncoder.

@@ -94,25 +94,10 @@ func (e *x264Encoder) open(codec *astiav.Codec, cfg EncoderConfig,
 		return err
 	}
 
-	var sets h264.AnnexB
-	if err := sets.Unmarshal(e.cc.ExtraData()); err != nil {
-		return fmt.Errorf("parsing extradata: %w", err)
-	}
+	var err error
+	e.sps, e.pps, err = parameterSets(e.cc.ExtraData())
 
-	for _, n := range sets {
-		switch h264.NALUType(n[0] & 0x1f) {
-		case h264.NALUTypeSPS:
-			e.sps = n
-		case h264.NALUTypePPS:
-			e.pps = n
-		}
-	}
-
-	if e.sps == nil || e.pps == nil {
-		return errors.New("extradata lacks SPS or PPS")
-	}
-
-	return nil
+	return err
 }
 
 // PixelFormat implements VideoEncoder.
@@ -127,6 +112,20 @@ func (e *x264Encoder) ParameterSets() (sps, pps []byte) {
 
 // Encode implements VideoEncoder.
 func (e *x264Encoder) Encode(f *astiav.Frame, key bool) ([]Picture, error) {
+	return encodePictures(e.cc, e.pkt, f, key)
+}
+
+// Close implements VideoEncoder.
+func (e *x264Encoder) Close() {
+	e.pkt.Free()
+	e.cc.Free()
+}
+
+// encodePictures sends f to an H.264 encoder, coded as a keyframe when key is
+// set (a nil f flushes it), and returns the pictures that came out.
+func encodePictures(cc *astiav.CodecContext, pkt *astiav.Packet, f *astiav.Frame,
+	key bool,
+) ([]Picture, error) {
 	if f != nil {
 		f.SetPictureType(astiav.PictureTypeNone)
 		if key {
@@ -134,13 +133,13 @@ func (e *x264Encoder) Encode(f *astiav.Frame, key bool) ([]Picture, error) {
 		}
 	}
 
-	if err := e.cc.SendFrame(f); err != nil {
+	if err := cc.SendFrame(f); err != nil {
 		return nil, fmt.Errorf("sending frame: %w", err)
 	}
 
 	var out []Picture
 	for {
-		err := e.cc.ReceivePacket(e.pkt)
+		err := cc.ReceivePacket(pkt)
 		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
 			return out, nil
 		}
@@ -149,8 +148,8 @@ func (e *x264Encoder) Encode(f *astiav.Frame, key bool) ([]Picture, error) {
 			return out, fmt.Errorf("receiving packet: %w", err)
 		}
 
-		p, err := picture(e.pkt)
-		e.pkt.Unref()
+		p, err := picture(pkt)
+		pkt.Unref()
 
 		if err != nil {
 			return out, err
@@ -158,12 +157,6 @@ func (e *x264Encoder) Encode(f *astiav.Frame, key bool) ([]Picture, error) {
 
 		out = append(out, p)
 	}
-}
-
-// Close implements VideoEncoder.
-func (e *x264Encoder) Close() {
-	e.pkt.Free()
-	e.cc.Free()
 }
 
 // picture turns an Annex-B packet into a Picture.
