@@ -19,15 +19,14 @@ import (
 
 // Defaults of RemoteAccess and ViewReporter.
 const (
-	defaultRemoteTTL     = time.Second
 	defaultRemoteTimeout = 5 * time.Second
-	maxRemoteEntries     = 10_000
 	maxRemoteBody        = 64 << 10
 )
 
 // RemoteAccess is the Access of an edge: it asks the origins' EdgeAPI and
-// keeps each answer for TTL. When no origin answers, unsigned playback is
-// refused and tokens fail, rather than playing what may be private.
+// keeps each answer for TTL, through a CachedAccess. When no origin answers,
+// unsigned playback is refused and tokens fail, rather than playing what may
+// be private.
 type RemoteAccess struct {
 	// Origins are tried in turn. Required.
 	Origins []*url.URL
@@ -44,106 +43,54 @@ type RemoteAccess struct {
 	// Log receives failures to reach the origins; nil discards them.
 	Log *slog.Logger
 
-	mu       sync.Mutex
-	policies map[string]remotePolicy
-	keys     map[string]remoteKey
-}
-
-type remotePolicy struct {
-	policy Policy
-	found  bool
-	until  time.Time
-}
-
-type remoteKey struct {
-	key   *rsa.PublicKey
-	until time.Time
+	once  sync.Once
+	cache *CachedAccess
 }
 
 // errNoSuch is an origin's 404.
-var errNoSuch = errors.New("not at the origin")
+var errNoSuch = fmt.Errorf("not at the origin: %w", ErrUnknownID)
 
 // Policy implements Access.
 func (a *RemoteAccess) Policy(uid string) (Policy, bool) {
-	now := time.Now()
-
-	a.mu.Lock()
-	e, ok := a.policies[uid]
-	a.mu.Unlock()
-
-	if ok && now.Before(e.until) {
-		return e.policy, e.found
-	}
-
-	var p policyJSON
-
-	err := a.get("policy/"+url.PathEscape(uid), &p)
-
-	switch {
-	case errors.Is(err, errNoSuch):
-		e = remotePolicy{until: now.Add(a.ttl())}
-	case err != nil:
-		a.logger().Warn("playback rules unavailable; unsigned playback refused", "id", uid,
-			"error", err)
-
-		return Policy{RequireSignedURLs: true}, true
-	default:
-		e = remotePolicy{found: true, until: now.Add(a.ttl()), policy: Policy{
-			RequireSignedURLs: p.RequireSignedURLs, AllowedOrigins: p.AllowedOrigins,
-			HideLiveViewerCount: p.HideLiveViewerCount, LiveInput: p.LiveInput,
-			Creator: p.Creator}}
-	}
-
-	a.mu.Lock()
-	if a.policies == nil || len(a.policies) >= maxRemoteEntries {
-		a.policies = map[string]remotePolicy{}
-	}
-	a.policies[uid] = e
-	a.mu.Unlock()
-
-	return e.policy, e.found
+	return a.cached().Policy(uid)
 }
 
 // PublicKey implements Access.
 func (a *RemoteAccess) PublicKey(kid string) (*rsa.PublicKey, bool) {
-	now := time.Now()
+	return a.cached().PublicKey(kid)
+}
 
-	a.mu.Lock()
-	e, ok := a.keys[kid]
-	a.mu.Unlock()
+func (a *RemoteAccess) cached() *CachedAccess {
+	a.once.Do(func() {
+		a.cache = &CachedAccess{Source: originSource{a}, TTL: a.TTL, Log: a.Log}
+	})
 
-	if ok && now.Before(e.until) {
-		return e.key, e.key != nil
+	return a.cache
+}
+
+// originSource reads what a RemoteAccess caches from the origins.
+type originSource struct{ a *RemoteAccess }
+
+// ReadPolicy implements AccessSource.
+func (o originSource) ReadPolicy(uid string) (Policy, error) {
+	var p policyJSON
+	if err := o.a.get("policy/"+url.PathEscape(uid), &p); err != nil {
+		return Policy{}, err
 	}
 
+	return Policy{RequireSignedURLs: p.RequireSignedURLs, AllowedOrigins: p.AllowedOrigins,
+		HideLiveViewerCount: p.HideLiveViewerCount, LiveInput: p.LiveInput,
+		Creator: p.Creator}, nil
+}
+
+// ReadKey implements AccessSource.
+func (o originSource) ReadKey(kid string) (string, error) {
 	var k keyJSON
-
-	err := a.get("key/"+url.PathEscape(kid), &k)
-
-	switch {
-	case errors.Is(err, errNoSuch):
-		e = remoteKey{until: now.Add(a.ttl())}
-	case err != nil:
-		a.logger().Warn("signing key unavailable", "key", kid, "error", err)
-
-		return nil, false
-	default:
-		pub, err := ParsePublicPEM(k.PEM)
-		if err != nil {
-			a.logger().Warn("signing key unusable", "key", kid, "error", err)
-		}
-
-		e = remoteKey{key: pub, until: now.Add(a.ttl())}
+	if err := o.a.get("key/"+url.PathEscape(kid), &k); err != nil {
+		return "", err
 	}
 
-	a.mu.Lock()
-	if a.keys == nil || len(a.keys) >= maxRemoteEntries {
-		a.keys = map[string]remoteKey{}
-	}
-	a.keys[kid] = e
-	a.mu.Unlock()
-
-	return e.key, e.key != nil
+	return k.PEM, nil
 }
 
 // get asks the origins in turn for EdgePath+rel and decodes the answer.
@@ -207,16 +154,4 @@ func edgeCall(c *http.Client, o *url.URL, token, method, rel string, body []byte
 	}
 
 	return data, nil
-}
-
-func (a *RemoteAccess) ttl() time.Duration {
-	return cmp.Or(a.TTL, defaultRemoteTTL)
-}
-
-func (a *RemoteAccess) logger() *slog.Logger {
-	if a.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-
-	return a.Log
 }
